@@ -70,7 +70,7 @@ $(B)/tests/test_%: tests/unit/test_%.c $(LIB)
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do \
 		echo "== $$t"; \
-		FL_TESTDATA=$(CURDIR)/tests/data $$t; \
+		FL_REPO=$(CURDIR) FL_TESTDATA=$(CURDIR)/tests/data $$t; \
 	done
 
 setup:

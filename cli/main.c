@@ -39,7 +39,8 @@ static int read_file(const char *path, struct fl_buf *out)
 		if (fl_buf_add(out, chunk, n) < 0) {
 			fprintf(stderr,
 				"kubectl-faultline: '%s' is larger than %u "
-				"bytes\n", path, MAX_FILE);
+				"bytes\n",
+				path, MAX_FILE);
 			rc = -1;
 			break;
 		}
@@ -99,8 +100,8 @@ static int validate_file(const char *path)
 			continue;
 		}
 		printf("%s: %s is valid (%zu targets, %zu faults, %zu "
-		       "probes)\n", path, x.name, x.ntargets, x.nfaults,
-		       x.nprobes);
+		       "probes)\n",
+		       path, x.name, x.ntargets, x.nfaults, x.nprobes);
 		fl_experiment_release(&x);
 	}
 	if (n == 0) {
@@ -138,7 +139,8 @@ static int cmd_validate(int argc, char **argv)
 			invalid = 1;
 	}
 	if (files == 0) {
-		fprintf(stderr, "usage: kubectl faultline validate -f FILE...\n");
+		fprintf(stderr,
+			"usage: kubectl faultline validate -f FILE...\n");
 		return EXIT_ERROR;
 	}
 	return failed ? EXIT_ERROR : invalid ? EXIT_INVALID : 0;

@@ -15,7 +15,6 @@ char *fl_strdup(const char *s);
 char *fl_strndup(const char *s, size_t n);
 
 /* Returns a newly allocated string made like printf; the caller frees it. */
-char *fl_asprintf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+char *fl_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

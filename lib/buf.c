@@ -138,7 +138,6 @@ int fl_buf_vaddf(struct fl_buf *b, const char *fmt, va_list ap)
 	if (n < 0)
 		goto out;
 	if ((size_t)n >= room) {
-		b->data[b->len] = '\0';
 		if (buf_grow(b, (size_t)n) < 0)
 			goto out;
 		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);

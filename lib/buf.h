@@ -14,15 +14,15 @@
 #include <stddef.h>
 
 struct fl_buf {
-	char *data;  /* NULL until the first append */
-	size_t len;  /* bytes used, not counting the trailing NUL */
-	size_t cap;  /* bytes allocated */
-	size_t max;  /* largest len allowed; 0 means no limit */
+	char *data; /* NULL until the first append */
+	size_t len; /* bytes used, not counting the trailing NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* largest len allowed; 0 means no limit */
 };
 
 void fl_buf_init(struct fl_buf *b, size_t max);
 void fl_buf_release(struct fl_buf *b);
-void fl_buf_reset(struct fl_buf *b);	/* len = 0, keeps the memory */
+void fl_buf_reset(struct fl_buf *b); /* len = 0, keeps the memory */
 
 /* Each returns 0, or -1 when the result would exceed b->max (the buffer is
  * then left unchanged). */

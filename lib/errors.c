@@ -22,8 +22,8 @@ void fl_errors_add(struct fl_errors *errs, int line, const char *path,
 	va_end(ap);
 }
 
-char *fl_errors_format(const struct fl_errors *errs, size_t i,
-		       const char *file, char *out, size_t n)
+char *fl_errors_format(const struct fl_errors *errs, size_t i, const char *file,
+		       char *out, size_t n)
 {
 	const struct fl_error *e = &errs->e[i];
 	size_t off = 0;

@@ -156,8 +156,8 @@ static int check_envelope(struct json_object *doc, struct fl_errors *errs)
 		fl_errors_add(errs, line, "apiVersion", "must be %s, not %s",
 			      FL_API_VERSION, api ? api : "missing");
 	if (!kind || strcmp(kind, FL_KIND) != 0)
-		fl_errors_add(errs, line, "kind", "must be %s, not %s",
-			      FL_KIND, kind ? kind : "missing");
+		fl_errors_add(errs, line, "kind", "must be %s, not %s", FL_KIND,
+			      kind ? kind : "missing");
 	if (!name)
 		fl_errors_add(errs, fl_yaml_line(meta), "metadata.name",
 			      "required field is missing");
@@ -197,7 +197,8 @@ static const char **strings(struct json_object *arr, size_t *n)
 		return NULL;
 	out = fl_calloc(*n, sizeof(*out));
 	for (i = 0; i < *n; i++)
-		out[i] = json_object_get_string(json_object_array_get_idx(arr, i));
+		out[i] = json_object_get_string(
+			json_object_array_get_idx(arr, i));
 	return out;
 }
 
@@ -234,8 +235,8 @@ static void selector(struct json_object *o, struct fl_selector *sel)
 
 		sel->exprs[i].key = get_str(e, "key");
 		sel->exprs[i].op = get_str(e, "operator");
-		sel->exprs[i].values = strings(get(e, "values"),
-					       &sel->exprs[i].nvalues);
+		sel->exprs[i].values =
+			strings(get(e, "values"), &sel->exprs[i].nvalues);
 	}
 }
 
@@ -360,20 +361,22 @@ static void convert(struct fl_experiment *x, struct fl_errors *errs)
 	x->nprobes = len(arr);
 	x->probes = fl_calloc(x->nprobes + 1, sizeof(*x->probes));
 	for (i = 0; i < x->nprobes; i++)
-		probe(json_object_array_get_idx(arr, i), &x->probes[i], i, errs);
+		probe(json_object_array_get_idx(arr, i), &x->probes[i], i,
+		      errs);
 
 	o = get(spec, "successCriteria");
-	x->max_recovery_ms = duration(o, "maxRecoveryTime", 300000,
-				      "spec.successCriteria.maxRecoveryTime",
-				      errs);
-	x->min_availability = get(o, "minAvailability")
-				      ? json_object_get_double(
-					       get(o, "minAvailability"))
-				      : -1;
+	x->max_recovery_ms =
+		duration(o, "maxRecoveryTime", 300000,
+			 "spec.successCriteria.maxRecoveryTime", errs);
+	x->min_availability =
+		get(o, "minAvailability")
+			? json_object_get_double(get(o, "minAvailability"))
+			: -1;
 	o = get(spec, "safety");
 	x->max_blast_radius = int_or(o, "maxBlastRadius", 10);
 	x->min_healthy = int_or(o, "minHealthy", 0);
-	x->dry_run = get(o, "dryRun") && json_object_get_boolean(get(o, "dryRun"));
+	x->dry_run =
+		get(o, "dryRun") && json_object_get_boolean(get(o, "dryRun"));
 	x->schedule = get_str(spec, "schedule");
 }
 
@@ -408,12 +411,11 @@ int fl_experiment_parse(const char *text, size_t n, struct fl_experiment *x,
 	if (fl_yaml_parse(text, n, NULL, &docs, errs) < 0)
 		return -1;
 	if (json_object_array_length(docs) != 1)
-		fl_errors_add(errs, 0, NULL,
-			      "expected one document, found %zu",
+		fl_errors_add(errs, 0, NULL, "expected one document, found %zu",
 			      json_object_array_length(docs));
 	else
-		rc = fl_experiment_from_json(
-			json_object_array_get_idx(docs, 0), x, errs);
+		rc = fl_experiment_from_json(json_object_array_get_idx(docs, 0),
+					     x, errs);
 	json_object_put(docs);
 	return rc;
 }

@@ -64,35 +64,35 @@ struct fl_kv {
 
 struct fl_label_expr {
 	const char *key;
-	const char *op;		/* In, NotIn, Exists, DoesNotExist */
+	const char *op; /* In, NotIn, Exists, DoesNotExist */
 	const char **values;
 	size_t nvalues;
 };
 
 struct fl_selector {
-	struct fl_kv *labels;	/* matchLabels */
+	struct fl_kv *labels; /* matchLabels */
 	size_t nlabels;
-	struct fl_label_expr *exprs;	/* matchExpressions */
+	struct fl_label_expr *exprs; /* matchExpressions */
 	size_t nexprs;
 };
 
 struct fl_target {
 	const char *name;
 	enum fl_target_kind kind;
-	const char **namespaces;	/* pods */
+	const char **namespaces; /* pods */
 	size_t nnamespaces;
-	struct fl_selector selector;	/* pods, nodes */
-	const char *field_selector;	/* pods */
-	const char *container;		/* pods, ecsTasks */
-	const char *cluster;		/* ecsTasks */
-	const char *service;		/* ecsTasks */
-	const char *family;		/* ecsTasks */
-	struct fl_kv *tags;		/* ecsTasks */
+	struct fl_selector selector; /* pods, nodes */
+	const char *field_selector;  /* pods */
+	const char *container;	     /* pods, ecsTasks */
+	const char *cluster;	     /* ecsTasks */
+	const char *service;	     /* ecsTasks */
+	const char *family;	     /* ecsTasks */
+	struct fl_kv *tags;	     /* ecsTasks */
 	size_t ntags;
-	const char *region;		/* ecsTasks, rdsInstances */
-	const char **identifiers;	/* rdsInstances */
+	const char *region;	  /* ecsTasks, rdsInstances */
+	const char **identifiers; /* rdsInstances */
 	size_t nidentifiers;
-	const char **clusters;		/* rdsInstances (Aurora) */
+	const char **clusters; /* rdsInstances (Aurora) */
 	size_t nclusters;
 };
 
@@ -100,16 +100,16 @@ enum fl_mode_kind { FL_MODE_ONE, FL_MODE_ALL, FL_MODE_COUNT, FL_MODE_PERCENT };
 
 struct fl_mode {
 	enum fl_mode_kind kind;
-	int64_t value;		/* count or percent */
+	int64_t value; /* count or percent */
 };
 
 struct fl_fault {
 	const char *name;
-	const char *target;	/* a declared target's name */
-	int target_index;	/* index in fl_experiment.targets */
+	const char *target; /* a declared target's name */
+	int target_index;   /* index in fl_experiment.targets */
 	enum fl_fault_kind kind;
-	struct fl_mode mode;	/* FL_MODE_ONE when not given */
-	int64_t duration_ms;	/* the experiment's when not given */
+	struct fl_mode mode; /* FL_MODE_ONE when not given */
+	int64_t duration_ms; /* the experiment's when not given */
 	int64_t start_after_ms;
 	struct json_object *params; /* the kind's own object, e.g. the
 				       value of "networkLatency" */
@@ -128,17 +128,17 @@ extern const char *const fl_probe_kind_names[FL_PROBE_KIND_COUNT];
 struct fl_probe {
 	const char *name;
 	enum fl_probe_kind kind;
-	int64_t interval_ms;	/* default 10s */
-	int64_t timeout_ms;	/* default 5s */
-	int success_threshold;	/* default 1 */
-	int failure_threshold;	/* default 1 */
+	int64_t interval_ms;   /* default 10s */
+	int64_t timeout_ms;    /* default 5s */
+	int success_threshold; /* default 1 */
+	int failure_threshold; /* default 1 */
 	struct json_object *params;
 };
 
 struct fl_experiment {
-	struct json_object *doc;	/* owns every string below */
+	struct json_object *doc; /* owns every string below */
 	const char *name;
-	const char *namespace;		/* NULL when the manifest has none */
+	const char *namespace; /* NULL when the manifest has none */
 	int64_t generation;
 	const char *hypothesis;
 	int64_t duration_ms;
@@ -148,12 +148,12 @@ struct fl_experiment {
 	size_t nfaults;
 	struct fl_probe *probes;
 	size_t nprobes;
-	int64_t max_recovery_ms;	/* default 5m */
-	double min_availability;	/* percent; < 0 when not given */
-	int max_blast_radius;		/* percent, default 10 */
+	int64_t max_recovery_ms; /* default 5m */
+	double min_availability; /* percent; < 0 when not given */
+	int max_blast_radius;	 /* percent, default 10 */
 	int64_t min_healthy;
 	int dry_run;
-	const char *schedule;		/* NULL for one run per generation */
+	const char *schedule; /* NULL for one run per generation */
 };
 
 /*
@@ -163,8 +163,8 @@ struct fl_experiment {
  * must hold exactly one document; see fl_experiment_from_json() for
  * documents already parsed.
  */
-int fl_experiment_parse(const char *text, size_t len,
-			struct fl_experiment *x, struct fl_errors *errs);
+int fl_experiment_parse(const char *text, size_t len, struct fl_experiment *x,
+			struct fl_errors *errs);
 
 /*
  * Validates and converts an already parsed document (as read from the API

@@ -36,9 +36,9 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } area_names[] = {
-	{ "kube", FL_AREA_KUBE },	{ "aws", FL_AREA_AWS },
-	{ "netlink", FL_AREA_NETLINK }, { "reconcile", FL_AREA_RECONCILE },
-	{ "agent", FL_AREA_AGENT },
+	{"kube", FL_AREA_KUBE},	      {"aws", FL_AREA_AWS},
+	{"netlink", FL_AREA_NETLINK}, {"reconcile", FL_AREA_RECONCILE},
+	{"agent", FL_AREA_AGENT},
 };
 
 #define N_LEVELS (sizeof(level_names) / sizeof(level_names[0]))
@@ -328,6 +328,22 @@ static void log_emit(FILE *out, const char *line, size_t len)
 }
 
 /*
+ * Formats the message into msg (LOG_MSG_MAX plus the marker's bytes); one
+ * that is too long is cut and marked.  Returns its length.
+ */
+static size_t format_msg(char *msg, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(msg, LOG_MSG_MAX + 1, fmt, ap);
+
+	if (n < 0)
+		return (size_t)snprintf(msg, LOG_MSG_MAX, "(bad log format)");
+	if ((size_t)n <= LOG_MSG_MAX)
+		return (size_t)n;
+	memcpy(msg + LOG_MSG_MAX, LOG_TRUNCATED, sizeof(LOG_TRUNCATED));
+	return LOG_MSG_MAX + sizeof(LOG_TRUNCATED) - 1;
+}
+
+/*
  * Writes one line at the given level, whatever the configured level: the
  * macros in log.h do the filtering, before any argument is evaluated.
  * errno is preserved, so that "%m" and the caller's error handling work.
@@ -341,21 +357,12 @@ void fl_log_write(enum fl_log_level level, const struct fl_log_ctx *ctx,
 	va_list ap;
 	size_t len;
 	int saved_errno = errno;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(msg, LOG_MSG_MAX + 1, fmt, ap);
+	len = format_msg(msg, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		len = (size_t)snprintf(msg, sizeof(msg), "(bad log format)");
-	else if ((size_t)n > LOG_MSG_MAX)
-		len = LOG_MSG_MAX + (size_t)snprintf(msg + LOG_MSG_MAX,
-						     sizeof(LOG_TRUNCATED),
-						     "%s", LOG_TRUNCATED);
-	else
-		len = (size_t)n;
-
 	log_timestamp(ts, sizeof(ts));
+
 	fl_buf_init(&line, 0);
 	if (fl_log_cfg.format == FL_LOG_JSON)
 		format_json(&line, ts, level_name(level), ctx, msg, len);

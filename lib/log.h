@@ -8,7 +8,7 @@
  * area, so that a kube trace does not drown in netlink noise.
  *
  * Every line about an experiment carries its namespace/name and run id:
- * pass them as fields with fl_log_kv() or through the FL_LOG_CTX variants.
+ * pass them in a struct fl_log_ctx through FL_LOG().
  */
 #ifndef FL_LOG_H
 #define FL_LOG_H
@@ -37,9 +37,9 @@ enum fl_log_area {
 struct fl_log_config {
 	enum fl_log_level level;
 	enum fl_log_format format;
-	unsigned trace;		/* enum fl_log_area bits */
-	FILE *out;		/* stderr when NULL */
-	const char *component;	/* "operator", "sidecar", ... */
+	unsigned trace;	       /* enum fl_log_area bits */
+	FILE *out;	       /* stderr when NULL */
+	const char *component; /* "operator", "sidecar", ... */
 };
 
 extern struct fl_log_config fl_log_cfg;
@@ -62,20 +62,20 @@ void fl_log_write(enum fl_log_level level, const struct fl_log_ctx *ctx,
 #define fl_log_enabled(lvl) ((lvl) <= fl_log_cfg.level)
 #define fl_trace_enabled(area) (fl_log_cfg.trace & (area))
 
-#define FL_LOG(lvl, ctx, ...)                                               \
-	do {                                                                \
-		if (fl_log_enabled(lvl))                                    \
-			fl_log_write((lvl), (ctx), __VA_ARGS__);            \
+#define FL_LOG(lvl, ctx, ...)                                    \
+	do {                                                     \
+		if (fl_log_enabled(lvl))                         \
+			fl_log_write((lvl), (ctx), __VA_ARGS__); \
 	} while (0)
 
 #define fl_error(...) FL_LOG(FL_LOG_ERROR, NULL, __VA_ARGS__)
 #define fl_warn(...) FL_LOG(FL_LOG_WARN, NULL, __VA_ARGS__)
 #define fl_info(...) FL_LOG(FL_LOG_INFO, NULL, __VA_ARGS__)
 #define fl_debug(...) FL_LOG(FL_LOG_DEBUG, NULL, __VA_ARGS__)
-#define fl_trace(area, ...)                                                 \
-	do {                                                                \
-		if (fl_trace_enabled(area))                                 \
-			fl_log_write(FL_LOG_TRACE, NULL, __VA_ARGS__);      \
+#define fl_trace(area, ...)                                            \
+	do {                                                           \
+		if (fl_trace_enabled(area))                            \
+			fl_log_write(FL_LOG_TRACE, NULL, __VA_ARGS__); \
 	} while (0)
 
 #endif

@@ -155,25 +155,15 @@ static int faults_name_targets(struct json_object *spec, const char *path,
 	return rc;
 }
 
-static int fault_duration_fits(struct json_object *spec, const char *path,
-			       const char *message, struct fl_errors *errs)
+static int duration_capped(struct json_object *spec, const char *path,
+			   const char *message, struct fl_errors *errs)
 {
-	struct json_object *faults = get(spec, "faults");
-	int64_t total = duration_or_zero(spec, "duration");
 	char p[256];
-	size_t i;
-	int rc = 0;
 
-	for (i = 0; i < len(faults); i++) {
-		struct json_object *f = at(faults, i);
-
-		if (!get(f, "duration") ||
-		    duration_or_zero(f, "duration") <= total)
-			continue;
-		fault_path(p, sizeof(p), path, i, "duration");
-		rc = fail(errs, get(f, "duration"), p, message, NULL);
-	}
-	return rc;
+	if (duration_or_zero(spec, "duration") <= 24 * 3600 * 1000)
+		return 0;
+	snprintf(p, sizeof(p), "%s.duration", path);
+	return fail(errs, get(spec, "duration"), p, message, NULL);
 }
 
 static int fault_window_fits(struct json_object *spec, const char *path,
@@ -205,8 +195,7 @@ static int fault_window_fits(struct json_object *spec, const char *path,
  */
 static int kind_pairing(struct json_object *spec, const char *path,
 			const char *message, struct fl_errors *errs,
-			const char *fault_key, const char *target_key,
-			int only)
+			const char *fault_key, const char *target_key, int only)
 {
 	struct json_object *faults = get(spec, "faults");
 	char p[256];
@@ -222,8 +211,7 @@ static int kind_pairing(struct json_object *spec, const char *path,
 		if (!t && only)
 			continue;
 		has_target = t && get(t, target_key) != NULL;
-		if (only ? has_fault == has_target
-			 : !has_fault || has_target)
+		if (only ? has_fault == has_target : !has_fault || has_target)
 			continue;
 		fault_path(p, sizeof(p), path, i, NULL);
 		rc = fail(errs, f, p, message, NULL);
@@ -248,8 +236,7 @@ static int rds_pairing(struct json_object *spec, const char *path,
 static int pod_delete_pairing(struct json_object *spec, const char *path,
 			      const char *message, struct fl_errors *errs)
 {
-	return kind_pairing(spec, path, message, errs, "podDelete", "pods",
-			    0);
+	return kind_pairing(spec, path, message, errs, "podDelete", "pods", 0);
 }
 
 static int ecs_stop_pairing(struct json_object *spec, const char *path,
@@ -257,6 +244,14 @@ static int ecs_stop_pairing(struct json_object *spec, const char *path,
 {
 	return kind_pairing(spec, path, message, errs, "ecsTaskStop",
 			    "ecsTasks", 0);
+}
+
+static int rds_names_something(struct json_object *self, const char *path,
+			       const char *message, struct fl_errors *errs)
+{
+	if (get(self, "identifiers") || get(self, "clusters"))
+		return 0;
+	return fail(errs, self, path, message, NULL);
 }
 
 static int probe_declared(struct json_object *spec, const char *name)
@@ -295,8 +290,7 @@ static int abort_probes_declared(struct json_object *spec, const char *path,
 static const struct fl_rule rules[] = {
 	{"every fault's target must name a declared target",
 	 faults_name_targets},
-	{"a fault's duration must not exceed the experiment's duration",
-	 fault_duration_fits},
+	{"an experiment's duration must be at most 24h", duration_capped},
 	{"a fault's startAfter plus its duration must end within the "
 	 "experiment's duration",
 	 fault_window_fits},
@@ -306,6 +300,7 @@ static const struct fl_rule rules[] = {
 	 "one",
 	 rds_pairing},
 	{"podDelete needs a pods target", pod_delete_pairing},
+	{"rdsInstances must list identifiers or clusters", rds_names_something},
 	{"ecsTaskStop needs an ecsTasks target", ecs_stop_pairing},
 	{"safety.abortWhen.probes must name declared probes",
 	 abort_probes_declared},

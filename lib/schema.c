@@ -70,13 +70,20 @@ static void report(struct walk *w, struct json_object *at, const char *path,
 static const char *type_name(struct json_object *v)
 {
 	switch (json_object_get_type(v)) {
-	case json_type_null: return "null";
-	case json_type_boolean: return "boolean";
-	case json_type_int: return "integer";
-	case json_type_double: return "number";
-	case json_type_string: return "string";
-	case json_type_array: return "array";
-	case json_type_object: return "object";
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "boolean";
+	case json_type_int:
+		return "integer";
+	case json_type_double:
+		return "number";
+	case json_type_string:
+		return "string";
+	case json_type_array:
+		return "array";
+	case json_type_object:
+		return "object";
 	}
 	return "unknown";
 }
@@ -161,8 +168,7 @@ static int is_cidr(const char *s)
 	v6 = strchr(addr, ':') != NULL;
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf) != 1)
 		return 0;
-	if (slash[1] < '0' || slash[1] > '9' ||
-	    (slash[1] == '0' && slash[2]))
+	if (slash[1] < '0' || slash[1] > '9' || (slash[1] == '0' && slash[2]))
 		return 0;
 	bits = strtol(slash + 1, &end, 10);
 	return *end == '\0' && bits >= 0 && bits <= (v6 ? 128 : 32);
@@ -181,7 +187,8 @@ static void check_string(struct walk *w, struct json_object *sch,
 
 	if ((lim = get(sch, "maxLength")) &&
 	    len > (size_t)json_object_get_int64(lim)) {
-		report(w, v, path, "too long: must have at most %lld characters",
+		report(w, v, path,
+		       "too long: must have at most %lld characters",
 		       (long long)json_object_get_int64(lim));
 		return;
 	}
@@ -234,24 +241,32 @@ static void check_number(struct walk *w, struct json_object *sch,
 
 /* ---- containers ---- */
 
-static void walk(struct walk *w, struct json_object *sch,
-		 struct json_object *v, const char *path);
+static void walk(struct walk *w, struct json_object *sch, struct json_object *v,
+		 const char *path);
+
+struct noun {
+	const char *one, *many;
+};
+
+static const struct noun item_noun = {"item", "items"};
+static const struct noun property_noun = {"property", "properties"};
 
 static void check_count(struct walk *w, struct json_object *sch,
 			struct json_object *v, const char *path, size_t n,
 			const char *minkey, const char *maxkey,
-			const char *what)
+			const struct noun *what)
 {
 	struct json_object *lim;
+	long long m;
 
 	if (minkey && (lim = get(sch, minkey)) &&
-	    n < (size_t)json_object_get_int64(lim))
-		report(w, v, path, "must have at least %lld %s%s",
-		       (long long)json_object_get_int64(lim), what,
-		       json_object_get_int64(lim) == 1 ? "" : "s");
-	if ((lim = get(sch, maxkey)) && n > (size_t)json_object_get_int64(lim))
-		report(w, v, path, "must have at most %lld %ss, not %zu",
-		       (long long)json_object_get_int64(lim), what, n);
+	    n < (size_t)(m = json_object_get_int64(lim)))
+		report(w, v, path, "must have at least %lld %s", m,
+		       m == 1 ? what->one : what->many);
+	if ((lim = get(sch, maxkey)) &&
+	    n > (size_t)(m = json_object_get_int64(lim)))
+		report(w, v, path, "must have at most %lld %s, not %zu", m,
+		       m == 1 ? what->one : what->many, n);
 }
 
 /* x-kubernetes-list-type: map (entries unique by their keys) or set. */
@@ -285,9 +300,10 @@ static void check_list_type(struct walk *w, struct json_object *sch,
 			if (!json_object_equal(get(a, k), get(b, k)))
 				continue;
 			index_path(p, path, i);
-			report(w, a, p, "duplicate entry with %s %s (also at "
-			       "index %zu)", k, show(get(a, k), shown,
-						     sizeof(shown)), j);
+			report(w, a, p,
+			       "duplicate entry with %s %s (also at "
+			       "index %zu)",
+			       k, show(get(a, k), shown, sizeof(shown)), j);
 			break;
 		}
 	}
@@ -300,7 +316,7 @@ static void walk_array(struct walk *w, struct json_object *sch,
 	size_t i, n = json_object_array_length(v);
 	char p[PATH_MAX_LEN];
 
-	check_count(w, sch, v, path, n, "minItems", "maxItems", "item");
+	check_count(w, sch, v, path, n, "minItems", "maxItems", &item_noun);
 	if (items)
 		for (i = 0; i < n; i++) {
 			index_path(p, path, i);
@@ -350,8 +366,9 @@ static struct json_object *copy_value(struct json_object *v)
 	case json_type_array:
 		out = json_object_new_array();
 		for (i = 0; i < json_object_array_length(v); i++)
-			json_object_array_add(out, copy_value(
-				json_object_array_get_idx(v, i)));
+			json_object_array_add(
+				out,
+				copy_value(json_object_array_get_idx(v, i)));
 		return out;
 	case json_type_object:
 		out = json_object_new_object();
@@ -387,8 +404,8 @@ static void walk_object(struct walk *w, struct json_object *sch,
 	prune_nulls(v);
 	if (props)
 		fill_defaults(props, v);
-	check_count(w, sch, v, path, (size_t)json_object_object_length(v),
-		    NULL, "maxProperties", "propert");
+	check_count(w, sch, v, path, (size_t)json_object_object_length(v), NULL,
+		    "maxProperties", &property_noun);
 	json_object_object_foreach(v, k, val)
 	{
 		child_path(p, path, k);
@@ -429,8 +446,8 @@ static void run_rules(struct walk *w, struct json_object *sch,
 	}
 }
 
-static void walk(struct walk *w, struct json_object *sch,
-		 struct json_object *v, const char *path)
+static void walk(struct walk *w, struct json_object *sch, struct json_object *v,
+		 const char *path)
 {
 	const char *type = get_str(sch, "type");
 	size_t before = w->errs->n + w->errs->dropped;
@@ -496,11 +513,11 @@ static void visit(struct fl_schema *s, struct json_object *sch,
 
 	if (get(sch, "pattern") && vis->on_pattern)
 		vis->on_pattern(s, get(sch, "pattern"), errs);
-	for (i = 0; rules && vis->on_rule && i < json_object_array_length(rules);
-	     i++)
-		vis->on_rule(get_str(json_object_array_get_idx(rules, i),
-				     "message"),
-			     vis->arg);
+	for (i = 0;
+	     rules && vis->on_rule && i < json_object_array_length(rules); i++)
+		vis->on_rule(
+			get_str(json_object_array_get_idx(rules, i), "message"),
+			vis->arg);
 	if (props) {
 		json_object_object_foreach(props, k, v)
 		{
@@ -569,8 +586,8 @@ int fl_schema_init(struct fl_schema *s, const char *crd_yaml, size_t len,
 		   const char *version, struct fl_errors *errs)
 {
 	struct twin_check tc = {.errs = errs};
-	struct visit vis = {.on_pattern = add_pattern, .on_rule = need_twin,
-			    .arg = &tc};
+	struct visit vis = {
+		.on_pattern = add_pattern, .on_rule = need_twin, .arg = &tc};
 	size_t before = errs->n + errs->dropped;
 
 	memset(s, 0, sizeof(*s));
@@ -603,8 +620,7 @@ void fl_schema_release(struct fl_schema *s)
 }
 
 void fl_schema_each_rule(const struct fl_schema *s,
-			 void (*fn)(const char *message, void *arg),
-			 void *arg)
+			 void (*fn)(const char *message, void *arg), void *arg)
 {
 	struct visit vis = {.on_rule = fn, .arg = arg};
 	struct fl_errors unused = {0};
@@ -622,9 +638,9 @@ static pthread_once_t experiment_once = PTHREAD_ONCE_INIT;
 
 static void load_experiment_schema(void)
 {
-	experiment_rc = fl_schema_init(&experiment_schema, fl_crd_yaml,
-				       fl_crd_yaml_len, "v1alpha1",
-				       &experiment_errs);
+	experiment_rc =
+		fl_schema_init(&experiment_schema, fl_crd_yaml, fl_crd_yaml_len,
+			       "v1alpha1", &experiment_errs);
 }
 
 struct fl_schema *fl_schema_experiment(struct fl_errors *errs)

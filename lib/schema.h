@@ -24,8 +24,8 @@ struct fl_schema_pattern {
 };
 
 struct fl_schema {
-	struct json_object *docs;  /* the parsed CRD; owns everything */
-	struct json_object *root;  /* openAPIV3Schema of the version */
+	struct json_object *docs; /* the parsed CRD; owns everything */
+	struct json_object *root; /* openAPIV3Schema of the version */
 	struct fl_schema_pattern *pats;
 	size_t npats;
 };
@@ -56,7 +56,6 @@ int fl_schema_validate(const struct fl_schema *s, struct json_object *doc,
 /* Calls fn for every x-kubernetes-validations message in the schema; for
  * tests that check every rule has a twin. */
 void fl_schema_each_rule(const struct fl_schema *s,
-			 void (*fn)(const char *message, void *arg),
-			 void *arg);
+			 void (*fn)(const char *message, void *arg), void *arg);
 
 #endif

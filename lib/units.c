@@ -5,7 +5,9 @@
  *
  * A number is "12", "1.5" or ".5"; a trailing point ("5.") and signs are
  * refused.  Everything these parsers accept, Go's time.ParseDuration and
- * Kubernetes' resource.ParseQuantity accept too, with the same value.
+ * Kubernetes' resource.ParseQuantity accept too, with the same value; the
+ * one exception is durations past Go's range of about 292 years, which
+ * int64 nanoseconds cannot hold but int64 milliseconds can.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -107,10 +109,10 @@ static int64_t duration_unit(const char *u, size_t n)
 		const char *name;
 		int64_t ms;
 	} units[] = {
-		{ "ms", 1 },
-		{ "s", MS_PER_S },
-		{ "m", MS_PER_M },
-		{ "h", MS_PER_H },
+		{"ms", 1},
+		{"s", MS_PER_S},
+		{"m", MS_PER_M},
+		{"h", MS_PER_H},
 	};
 	size_t i;
 
@@ -165,49 +167,58 @@ int fl_duration_parse(const char *s, int64_t *ms)
 	return 0;
 }
 
-/*
- * Hours, minutes and seconds, each left out when zero; seconds carry the
- * milliseconds as a fraction without trailing zeros.  Under a second the
- * unit is ms.  Negative values get a leading '-', as Go writes them,
- * although the parser refuses them.
- */
-char *fl_duration_format(int64_t ms, char *out, size_t n)
+/* "12s", "1.5s" or "0.25s" for ms under a minute; nothing for zero. */
+static void format_seconds(char *p, size_t n, unsigned ms)
 {
-	uint64_t u = ms < 0 ? -(uint64_t)ms : (uint64_t)ms;
-	unsigned frac, width = 3;
-	char tmp[32];
-	int len = 0;
+	unsigned frac = ms % MS_PER_S;
+	int width = 3;
 
-	if (ms < 0)
-		tmp[len++] = '-';
-	if (!u) {
-		snprintf(tmp, sizeof(tmp), "0s");
-		goto out;
-	}
-	if (u < MS_PER_S) {
-		snprintf(tmp + len, sizeof(tmp) - len, "%ums", (unsigned)u);
-		goto out;
-	}
-	if (u >= MS_PER_H)
-		len += snprintf(tmp + len, sizeof(tmp) - len, "%" PRIu64 "h",
-				u / MS_PER_H);
-	u %= MS_PER_H;
-	if (u >= MS_PER_M)
-		len += snprintf(tmp + len, sizeof(tmp) - len, "%um",
-				(unsigned)(u / MS_PER_M));
-	u %= MS_PER_M;
-	frac = (unsigned)(u % MS_PER_S);
+	if (!ms)
+		return;
 	while (frac && frac % 10 == 0) {
 		frac /= 10;
 		width--;
 	}
 	if (frac)
-		snprintf(tmp + len, sizeof(tmp) - len, "%u.%0*us",
-			 (unsigned)(u / MS_PER_S), (int)width, frac);
-	else if (u)
-		snprintf(tmp + len, sizeof(tmp) - len, "%us",
-			 (unsigned)(u / MS_PER_S));
-out:
+		snprintf(p, n, "%u.%0*us", ms / MS_PER_S, width, frac);
+	else
+		snprintf(p, n, "%us", ms / MS_PER_S);
+}
+
+/* "1h30m", "1m0.5s", "2s" for ms of a second or more. */
+static void format_hms(char *p, size_t n, uint64_t ms)
+{
+	int len = 0;
+
+	if (ms >= MS_PER_H)
+		len = snprintf(p, n, "%" PRIu64 "h", ms / MS_PER_H);
+	ms %= MS_PER_H;
+	if (ms >= MS_PER_M)
+		len += snprintf(p + len, n - len, "%um",
+				(unsigned)(ms / MS_PER_M));
+	format_seconds(p + len, n - len, (unsigned)(ms % MS_PER_M));
+}
+
+/*
+ * Hours, minutes and seconds, each left out when zero; seconds carry the
+ * milliseconds as a fraction without trailing zeros.  Under a second the
+ * unit is ms.  Negative values get a leading '-', as Go writes them,
+ * although the parser refuses them.  The text is cut to fit n bytes.
+ */
+char *fl_duration_format(int64_t ms, char *out, size_t n)
+{
+	uint64_t u = ms < 0 ? -(uint64_t)ms : (uint64_t)ms;
+	char tmp[32];
+	int len = 0;
+
+	if (ms < 0)
+		tmp[len++] = '-';
+	if (!u)
+		snprintf(tmp, sizeof(tmp), "0s");
+	else if (u < MS_PER_S)
+		snprintf(tmp + len, sizeof(tmp) - len, "%ums", (unsigned)u);
+	else
+		format_hms(tmp + len, sizeof(tmp) - len, u);
 	if (n)
 		snprintf(out, n, "%s", tmp);
 	return out;
@@ -226,20 +237,20 @@ static u128 quantity_suffix(const char *s)
 		const char *name;
 		u128 milli;
 	} suffixes[] = {
-		{ "m", 1 },
-		{ "", KILO },
-		{ "k", KILO * KILO },
-		{ "M", KILO * KILO * KILO },
-		{ "G", KILO * KILO * KILO * KILO },
-		{ "T", KILO * KILO * KILO * KILO * KILO },
-		{ "P", KILO * KILO * KILO * KILO * KILO * KILO },
-		{ "E", KILO * KILO * KILO * KILO * KILO * KILO * KILO },
-		{ "Ki", KILO * KIBI },
-		{ "Mi", KILO * KIBI * KIBI },
-		{ "Gi", KILO * KIBI * KIBI * KIBI },
-		{ "Ti", KILO * KIBI * KIBI * KIBI * KIBI },
-		{ "Pi", KILO * KIBI * KIBI * KIBI * KIBI * KIBI },
-		{ "Ei", KILO * KIBI * KIBI * KIBI * KIBI * KIBI * KIBI },
+		{"m", 1},
+		{"", KILO},
+		{"k", KILO * KILO},
+		{"M", KILO * KILO * KILO},
+		{"G", KILO * KILO * KILO * KILO},
+		{"T", KILO * KILO * KILO * KILO * KILO},
+		{"P", KILO * KILO * KILO * KILO * KILO * KILO},
+		{"E", KILO * KILO * KILO * KILO * KILO * KILO * KILO},
+		{"Ki", KILO * KIBI},
+		{"Mi", KILO * KIBI * KIBI},
+		{"Gi", KILO * KIBI * KIBI * KIBI},
+		{"Ti", KILO * KIBI * KIBI * KIBI * KIBI},
+		{"Pi", KILO * KIBI * KIBI * KIBI * KIBI * KIBI},
+		{"Ei", KILO * KIBI * KIBI * KIBI * KIBI * KIBI * KIBI},
 	};
 	size_t i;
 
@@ -326,10 +337,10 @@ int fl_rate_parse(const char *s, uint64_t *bits_per_sec)
 		const char *name;
 		uint64_t mult;
 	} units[] = {
-		{ "bit", 1 },
-		{ "kbit", 1000 },
-		{ "mbit", 1000000 },
-		{ "gbit", 1000000000 },
+		{"bit", 1},
+		{"kbit", 1000},
+		{"mbit", 1000000},
+		{"gbit", 1000000000},
 	};
 	uint64_t v = 0;
 	const char *p = s;

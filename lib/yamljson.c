@@ -20,17 +20,17 @@ const struct fl_yaml_limits fl_yaml_default_limits = {
 };
 
 struct frame {
-	struct json_object *node;  /* the open mapping or sequence */
-	char *key;		   /* mapping: key waiting for its value */
-	char *anchor;		   /* anchor to record when the node ends */
-	size_t nodes_at_start;	   /* loader->nodes when it opened */
+	struct json_object *node;   /* the open mapping or sequence */
+	char *key;		    /* mapping: key waiting for its value */
+	char *anchor;		    /* anchor to record when the node ends */
+	size_t nodes_at_start;	    /* loader->nodes when it opened */
 	struct json_object *merges; /* mapping: "<<" sources, applied last */
 };
 
 struct anchor {
 	char *name;
-	struct json_object *node;  /* one reference held here */
-	size_t size;		   /* nodes in it, for the alias budget */
+	struct json_object *node; /* one reference held here */
+	size_t size;		  /* nodes in it, for the alias budget */
 };
 
 struct loader {
@@ -43,7 +43,7 @@ struct loader {
 	size_t nanchors;
 	size_t nodes;
 	struct json_object *docs;
-	struct json_object *root;  /* the current document's root */
+	struct json_object *root; /* the current document's root */
 	int have_root;
 };
 
@@ -83,8 +83,8 @@ static void anchors_clear(struct loader *l)
 static void anchor_add(struct loader *l, char *name, struct json_object *node,
 		       size_t size)
 {
-	l->anchors = fl_realloc(l->anchors,
-				(l->nanchors + 1) * sizeof(*l->anchors));
+	l->anchors =
+		fl_realloc(l->anchors, (l->nanchors + 1) * sizeof(*l->anchors));
 	l->anchors[l->nanchors].name = name;
 	l->anchors[l->nanchors].node = json_object_get(node);
 	l->anchors[l->nanchors].size = size;
@@ -122,16 +122,15 @@ static int in_list(const char *s, const char *const *list)
 }
 
 static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
-static const char *const trues[] = {"y",    "Y",  "yes", "Yes", "YES",
-				    "true", "True", "TRUE", "on", "On",
-				    "ON",   NULL};
-static const char *const falses[] = {"n",     "N",     "no",    "No",
-				     "NO",    "false", "False", "FALSE",
-				     "off",   "Off",   "OFF",   NULL};
+static const char *const trues[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+				    "True", "TRUE", "on",  "On",  "ON",	 NULL};
+static const char *const falses[] = {"n",   "N",     "no",    "No",
+				     "NO",  "false", "False", "FALSE",
+				     "off", "Off",   "OFF",   NULL};
 
 static const char *const nonfinite[] = {
-	".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
-	"-.Inf", "-.INF", ".nan", ".NaN", ".NAN", NULL};
+	".inf",	 ".Inf",  ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+	"-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",  NULL};
 
 /* Copies s without '_' (YAML 1.1 allows them as digit separators) into
  * out; returns -1 when it does not fit. */
@@ -479,8 +478,8 @@ static int parser_error(struct loader *l)
 	const char *what = p->problem ? p->problem : "malformed yaml";
 
 	fl_errors_add(l->errs, (int)p->problem_mark.line + 1, NULL,
-		      "cannot parse yaml: %s%s%s", what,
-		      p->context ? " " : "", p->context ? p->context : "");
+		      "cannot parse yaml: %s%s%s", what, p->context ? " " : "",
+		      p->context ? p->context : "");
 	return -1;
 }
 

@@ -20,9 +20,9 @@
 #include "errors.h"
 
 struct fl_yaml_limits {
-	size_t max_bytes;	/* input size */
-	int max_depth;		/* nesting of mappings and sequences */
-	size_t max_nodes;	/* nodes, aliases expanded */
+	size_t max_bytes; /* input size */
+	int max_depth;	  /* nesting of mappings and sequences */
+	size_t max_nodes; /* nodes, aliases expanded */
 };
 
 /* 1 MiB, depth 64, 100,000 nodes: far above any real manifest. */

@@ -19,7 +19,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 DEBS="build-essential pkg-config clang clang-format llvm
 libyaml-dev libjson-c-dev libcurl4-openssl-dev libssl-dev
 libwebsockets-dev libcmocka-dev libmnl-dev libnftnl-dev
-iproute2 nftables openssl xxd libxml2-utils"
+iproute2 nftables openssl xxd libxml2-utils libclang-rt-14-dev"
 
 missing=()
 for p in $DEBS; do
@@ -51,8 +51,8 @@ bin=$("$here/build-go-tools.sh")
 envfile="$cache/env.sh"
 tmp="$envfile.$$"
 {
-	echo "FAULTLINE_BIN=$bin"
-	echo "FAULTLINE_VENV=$venv"
+	echo "export FAULTLINE_BIN=$bin"
+	echo "export FAULTLINE_VENV=$venv"
 } > "$tmp"
 mv "$tmp" "$envfile"
 echo "$envfile"

@@ -9,6 +9,10 @@ import pytest
 import harness
 
 
+def pytest_configure(config):
+    harness.stop_all_on_sigterm()
+
+
 @pytest.fixture(scope="session")
 def repo():
     """The checkout this test file belongs to."""

@@ -51,6 +51,22 @@ def _stop_leftovers():
         part.stop()
 
 
+def stop_all_on_sigterm():
+    """Make SIGTERM (a CI timeout, a plain `kill`) stop our processes
+    before this one dies: they run in their own process groups, so they
+    would not get the signal, and atexit does not run on it.  Leaves a
+    handler that someone else installed alone."""
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def handler(signum, frame):
+        _stop_leftovers()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 # -- finding the tools --------------------------------------------------------
 
 
@@ -133,14 +149,14 @@ def wait_until(what, check, timeout, procs=(), interval=0.2):
 class Process:
     """One child process in its own process group, output to a log file."""
 
-    def __init__(self, name, argv, log_path, env=None):
+    def __init__(self, name, argv, log_path):
         self.name = name
         self.argv = argv
         self.log_path = pathlib.Path(log_path)
         with open(self.log_path, "ab") as log:
             self.popen = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                stderr=subprocess.STDOUT, start_new_session=True)
 
     def tail(self, lines=40):
         try:
@@ -152,21 +168,34 @@ class Process:
     def describe_tail(self):
         return f"\n--- last lines of {self.log_path} ---\n{self.tail()}"
 
+    def exit_status(self):
+        """The exit status, or None while running.  The process is left
+        unreaped (WNOWAIT): until stop() reaps it, its id stays reserved,
+        so signals to its group cannot reach a process that reused it."""
+        if self.popen.returncode is not None:
+            return self.popen.returncode
+        try:
+            info = os.waitid(os.P_PID, self.popen.pid,
+                             os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return self.popen.wait()
+        return None if info is None else info.si_status
+
     def raise_if_exited(self, context):
-        code = self.popen.poll()
+        code = self.exit_status()
         if code is not None:
             raise HarnessError(f"{self.name} exited with status {code} "
                                f"{context}{self.describe_tail()}")
 
     def stop(self, grace=15):
         """SIGTERM to the whole group, SIGKILL after grace seconds."""
-        if self.popen.poll() is None:
-            self._signal(signal.SIGTERM)
-            try:
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
-        # Kill stragglers in the group even when the leader has gone.
+        if self.popen.returncode is not None:
+            return
+        self._signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while self.exit_status() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Also ends children left in the group when the leader has exited.
         self._signal(signal.SIGKILL)
         self.popen.wait()
 
@@ -213,8 +242,8 @@ class CertificateAuthority:
                    .add_extension(_key_usage(cert_sign=True), critical=True)
                    .add_extension(ski, critical=False))
         self.cert = builder.sign(self.key, hashes.SHA256())
-        self.cert_path = _write_pem(
-            self.dir / "ca.crt", self.cert.public_bytes(serialization.Encoding.PEM))
+        pem = self.cert.public_bytes(serialization.Encoding.PEM)
+        self.cert_path = _write_pem(self.dir / "ca.crt", pem)
 
     @staticmethod
     def _builder(subject, issuer, public_key):
@@ -549,6 +578,8 @@ class Moto:
         self.ready_timeout = ready_timeout
         self.dir = None
         self.proc = None
+        self.port = self.endpoint = None
+        self.access_key = self.secret_key = None
 
     def __enter__(self):
         self.start()
@@ -563,12 +594,12 @@ class Moto:
             self.dir = pathlib.Path(tempfile.mkdtemp(prefix="faultline-moto-"))
             self.port = free_port()
             self.endpoint = f"http://{LOOPBACK}:{self.port}"
-            self.proc = Process(
-                "moto_server",
-                [venv_tool("moto_server"), "-H", LOOPBACK, "-p", str(self.port)],
-                self.dir / "moto.log")
+            argv = [venv_tool("moto_server"), "-H", LOOPBACK,
+                    "-p", str(self.port)]
+            self.proc = Process("moto_server", argv, self.dir / "moto.log")
             wait_until("moto_server", self._answers, self.ready_timeout,
                        [self.proc])
+            # Signature checking is still off: any key will do for this.
             self.access_key, self.secret_key = self.create_user(
                 self.USER, ADMIN_POLICY, credentials=("setup", "setup"))
             self._enable_auth()

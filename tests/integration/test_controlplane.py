@@ -29,10 +29,12 @@ def get_json(cp, *args):
 
 
 def test_server_and_kubectl_are_ours_at_1_34(control_plane):
-    versions = json.loads(control_plane.kubectl("version", "-o", "json").stdout)
-    assert re.fullmatch(r"v1\.34\.\d+", versions["serverVersion"]["gitVersion"])
+    out = control_plane.kubectl("version", "-o", "json").stdout
+    versions = json.loads(out)
+    v1_34 = re.compile(r"v1\.34\.\d+")
+    assert v1_34.fullmatch(versions["serverVersion"]["gitVersion"])
     # Not the machine's /usr/bin/kubectl, which is another version.
-    assert re.fullmatch(r"v1\.34\.\d+", versions["clientVersion"]["gitVersion"])
+    assert v1_34.fullmatch(versions["clientVersion"]["gitVersion"])
 
 
 def test_rbac_forbids_a_user_without_bindings(control_plane):
@@ -44,7 +46,8 @@ def test_rbac_forbids_a_user_without_bindings(control_plane):
                         check=False)
     assert denied.returncode != 0
     assert "Forbidden" in denied.stderr
-    assert f'User "{RESTRICTED_USER}" cannot list resource "pods"' in denied.stderr
+    assert (f'User "{RESTRICTED_USER}" cannot list resource "pods"'
+            in denied.stderr)
 
     # The admin (group system:masters) may.
     assert cp.kubectl("get", "pods", "-n", ns).returncode == 0
