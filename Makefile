@@ -4,9 +4,10 @@
 #                        warnings, -Werror)
 #   make SANITIZE=address,undefined
 #                        the same, with sanitizers, into build-san/
-#   make test            set up the machine (once), run the unit tests under
-#                        the sanitizers, then the integration tests against
-#                        a real kube-apiserver, etcd, kubectl and moto
+#   make test            set up the machine (once), check the sources (lint),
+#                        run the unit tests under the sanitizers, then the
+#                        integration tests against a real kube-apiserver,
+#                        etcd, kubectl, helm and moto
 #   make unit            unit tests only (in the current build mode)
 #   make lint            clang-format in check mode and our source checks
 #   make fuzz            run the parser fuzz target for a bounded time
@@ -78,7 +79,7 @@ setup:
 
 # Unit tests always run under the sanitizers; the integration tests use
 # the development build.
-test: setup
+test: setup lint
 	$(MAKE) SANITIZE=address,undefined unit
 	$(MAKE) all
 	@. "$$(scripts/setup.sh)" && \

@@ -532,6 +532,19 @@ class ControlPlane:
                                f"{result.returncode}:\n{result.stderr}")
         return result
 
+    def wait_crd_established(self, name, timeout=60):
+        """Poll until the CRD is Established.  `kubectl wait` is not used:
+        it fails at once, instead of waiting, while the CRD has no
+        conditions at all yet."""
+        path = '{.status.conditions[?(@.type=="Established")].status}'
+
+        def established():
+            r = self.kubectl("get", "crd", name, "-o", f"jsonpath={path}",
+                             check=False)
+            return r.returncode == 0 and r.stdout.strip() == "True"
+        wait_until(f"crd {name} to be established", established, timeout,
+                   procs=(self.apiserver,))
+
     def create_namespace(self, prefix="test"):
         """A new namespace with a unique name (deleted namespaces never go
         away here, so every test takes a fresh one)."""

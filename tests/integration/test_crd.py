@@ -50,9 +50,7 @@ def relative(path):
 @pytest.fixture(scope="module")
 def crd(control_plane):
     control_plane.kubectl("apply", "-f", str(CRD))
-    control_plane.kubectl("wait", "--for=condition=Established",
-                          "--timeout=60s",
-                          "crd/chaosexperiments.faultline.dev")
+    control_plane.wait_crd_established("chaosexperiments.faultline.dev")
     return control_plane
 
 
@@ -134,3 +132,34 @@ def test_parser_rejects_invalid(validate, path):
                and all(w in line for w in wanted)]
     assert matches, (f"no line 'FILE:LINE: ...' with {wanted} in:\n"
                      f"{result.stderr}")
+
+
+# -- what kubectl shows -------------------------------------------------------
+
+
+def test_short_names_category_and_columns(crd):
+    ns = crd.create_namespace("columns")
+    crd.kubectl("apply", "-n", ns, "-f",
+                str(REPO / "deploy" / "examples" / "quickstart.yaml"))
+
+    for resource in ("chaos", "cex", "faultline"):
+        out = crd.kubectl("get", resource, "-n", ns).stdout.splitlines()
+        assert out[0].split() == ["NAME", "PHASE", "VERDICT", "TARGETS",
+                                  "AGE"], resource
+        assert out[1].split()[0] == "quickstart"
+
+    # The status subresource: a status write through the main resource is
+    # ignored, through /status it lands (this is what the operator uses).
+    patch = '{"status": {"phase": "Observing", "targetCount": 3}}'
+    crd.kubectl("patch", "chaos", "quickstart", "-n", ns, "--type=merge",
+                "-p", patch)
+    assert "Observing" not in crd.kubectl("get", "chaos", "-n", ns).stdout
+    crd.kubectl("patch", "chaos", "quickstart", "-n", ns, "--type=merge",
+                "--subresource=status", "-p", patch)
+    cols = "custom-columns=PHASE:.status.phase,TARGETS:.status.targetCount"
+    row = crd.kubectl("get", "chaos", "quickstart", "-n", ns,
+                      "-o", cols).stdout.splitlines()[1]
+    assert row.split() == ["Observing", "3"]
+    # Verdict is still empty, so the default view shows phase then count.
+    row = crd.kubectl("get", "chaos", "-n", ns).stdout.splitlines()[1]
+    assert row.split()[:3] == ["quickstart", "Observing", "3"]
