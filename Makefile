@@ -14,7 +14,7 @@
 #   make setup           install packages and build the test environment
 
 CC      ?= gcc
-PKGS    := yaml-0.1 json-c
+PKGS    := yaml-0.1 json-c libcrypto
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wshadow -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
