@@ -147,6 +147,7 @@ static int check_envelope(struct json_object *doc, struct fl_errors *errs)
 	const char *kind = get_str(doc, "kind");
 	const char *name = get_str(meta, "name");
 	int line = fl_yaml_line(doc);
+	size_t before = errs->n + errs->dropped;
 
 	if (!json_object_is_type(doc, json_type_object)) {
 		fl_errors_add(errs, line, NULL, "document is not an object");
@@ -167,7 +168,7 @@ static int check_envelope(struct json_object *doc, struct fl_errors *errs)
 			      "\"%.100s\" is not a valid name: lowercase "
 			      "letters, digits, '-' and '.', at most 253",
 			      name);
-	return errs->n ? -1 : 0;
+	return errs->n + errs->dropped == before ? 0 : -1;
 }
 
 /* ---- conversion ---- */
@@ -380,6 +381,28 @@ static void convert(struct fl_experiment *x, struct fl_errors *errs)
 	x->schedule = get_str(spec, "schedule");
 }
 
+/*
+ * The status subresource belongs to the operator: the API server drops
+ * status from a manifest on create and update, so a manifest's status
+ * must not make it invalid here either.  It is set aside while the rest
+ * is validated.
+ */
+static int validate_spec(const struct fl_schema *schema,
+			 struct json_object *doc, struct fl_errors *errs)
+{
+	struct json_object *status = NULL;
+	int rc;
+
+	if (json_object_object_get_ex(doc, "status", &status)) {
+		json_object_get(status);
+		json_object_object_del(doc, "status");
+	}
+	rc = fl_schema_validate(schema, doc, errs);
+	if (status)
+		json_object_object_add(doc, "status", status);
+	return rc;
+}
+
 int fl_experiment_from_json(struct json_object *doc, struct fl_experiment *x,
 			    struct fl_errors *errs)
 {
@@ -390,7 +413,7 @@ int fl_experiment_from_json(struct json_object *doc, struct fl_experiment *x,
 	if (check_envelope(doc, errs) < 0)
 		return -1;
 	schema = fl_schema_experiment(errs);
-	if (!schema || fl_schema_validate(schema, doc, errs) < 0)
+	if (!schema || validate_spec(schema, doc, errs) < 0)
 		return -1;
 	x->doc = json_object_get(doc);
 	convert(x, errs);

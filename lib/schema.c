@@ -97,13 +97,33 @@ static int type_ok(const char *want, struct json_object *v)
 	return strcmp(want, type_name(v)) == 0;
 }
 
-/* A short rendering of a scalar for messages, quoted when a string. */
+/*
+ * A short rendering of a value for messages, quoted when a string.  Schema
+ * nodes are shared by every thread, and json_object_to_json_string()
+ * caches its output inside the node: so scalars are formatted here.
+ */
 static const char *show(struct json_object *v, char *out, size_t n)
 {
-	if (json_object_is_type(v, json_type_string))
+	switch (json_object_get_type(v)) {
+	case json_type_string:
 		snprintf(out, n, "\"%.100s\"", json_object_get_string(v));
-	else
+		break;
+	case json_type_int:
+		snprintf(out, n, "%lld", (long long)json_object_get_int64(v));
+		break;
+	case json_type_double:
+		snprintf(out, n, "%.15g", json_object_get_double(v));
+		break;
+	case json_type_boolean:
+		snprintf(out, n, "%s",
+			 json_object_get_boolean(v) ? "true" : "false");
+		break;
+	case json_type_null:
+		snprintf(out, n, "null");
+		break;
+	default:
 		snprintf(out, n, "%.100s", json_object_to_json_string(v));
+	}
 	return out;
 }
 
@@ -220,7 +240,7 @@ static void check_number(struct walk *w, struct json_object *sch,
 	double d = json_object_get_double(v);
 	struct json_object *lim;
 	struct json_object *ex = get(sch, "exclusiveMinimum");
-	char shown[64];
+	char shown[64], bound[64];
 
 	show(v, shown, sizeof(shown));
 	if ((lim = get(sch, "minimum"))) {
@@ -228,15 +248,15 @@ static void check_number(struct walk *w, struct json_object *sch,
 
 		if (ex && json_object_get_boolean(ex) && d <= m)
 			report(w, v, path, "%s must be greater than %s", shown,
-			       json_object_to_json_string(lim));
+			       show(lim, bound, sizeof(bound)));
 		else if (d < m)
 			report(w, v, path,
 			       "%s must be greater than or equal to %s", shown,
-			       json_object_to_json_string(lim));
+			       show(lim, bound, sizeof(bound)));
 	}
 	if ((lim = get(sch, "maximum")) && d > json_object_get_double(lim))
 		report(w, v, path, "%s must be less than or equal to %s", shown,
-		       json_object_to_json_string(lim));
+		       show(lim, bound, sizeof(bound)));
 }
 
 /* ---- containers ---- */
@@ -313,6 +333,7 @@ static void walk_array(struct walk *w, struct json_object *sch,
 		       struct json_object *v, const char *path)
 {
 	struct json_object *items = get(sch, "items");
+	struct json_object *max = get(sch, "maxItems");
 	size_t i, n = json_object_array_length(v);
 	char p[PATH_MAX_LEN];
 
@@ -322,7 +343,11 @@ static void walk_array(struct walk *w, struct json_object *sch,
 			index_path(p, path, i);
 			walk(w, items, json_object_array_get_idx(v, i), p);
 		}
-	check_list_type(w, sch, v, path);
+
+	/* The uniqueness check is quadratic: on a list already refused for
+	 * its length, 30,000 entries would cost half a minute. */
+	if (!max || n <= (size_t)json_object_get_int64(max))
+		check_list_type(w, sch, v, path);
 }
 
 /*

@@ -25,12 +25,14 @@ struct frame {
 	char *anchor;		    /* anchor to record when the node ends */
 	size_t nodes_at_start;	    /* loader->nodes when it opened */
 	struct json_object *merges; /* mapping: "<<" sources, applied last */
+	int height;		    /* levels of containers below it */
 };
 
 struct anchor {
 	char *name;
 	struct json_object *node; /* one reference held here */
 	size_t size;		  /* nodes in it, for the alias budget */
+	int height;		  /* levels of containers, for max_depth */
 };
 
 struct loader {
@@ -81,13 +83,14 @@ static void anchors_clear(struct loader *l)
 }
 
 static void anchor_add(struct loader *l, char *name, struct json_object *node,
-		       size_t size)
+		       size_t size, int height)
 {
 	l->anchors =
 		fl_realloc(l->anchors, (l->nanchors + 1) * sizeof(*l->anchors));
 	l->anchors[l->nanchors].name = name;
 	l->anchors[l->nanchors].node = json_object_get(node);
 	l->anchors[l->nanchors].size = size;
+	l->anchors[l->nanchors].height = height;
 	l->nanchors++;
 }
 
@@ -219,25 +222,13 @@ static struct json_object *number(double d)
 	return json_object_new_double(d);
 }
 
-/* Returns 0 and sets *out (NULL for null), or -1 for a value that JSON
- * cannot carry (infinity, NaN). */
-static int resolve_plain(const char *s, struct json_object **out)
+/* Reads s, whose digit separators are gone in clean, as an integer, a
+ * float or else a string; -1 for infinity or NaN, which JSON cannot carry. */
+static int resolve_number(const char *s, const char *clean,
+			  struct json_object **out)
 {
-	char clean[64];
 	int64_t i;
 
-	*out = NULL;
-	if (in_list(s, nulls))
-		return 0;
-	if (in_list(s, trues) || in_list(s, falses)) {
-		*out = json_object_new_boolean(in_list(s, trues));
-		return 0;
-	}
-	if (strchr(".+-0123456789", s[0]) == NULL ||
-	    strip_underscores(s, clean, sizeof(clean)) < 0) {
-		*out = json_object_new_string(s);
-		return 0;
-	}
 	if (parse_int(clean, &i) == 0) {
 		*out = json_object_new_int64(i);
 		return 0;
@@ -254,6 +245,35 @@ static int resolve_plain(const char *s, struct json_object **out)
 		return -1;
 	*out = json_object_new_string(s);
 	return 0;
+}
+
+/* Returns 0 and sets *out (NULL for null), or -1 for a value that JSON
+ * cannot carry (infinity, NaN). */
+static int resolve_plain(const char *s, struct json_object **out)
+{
+	size_t n = strlen(s) + 1;
+	char *clean;
+	int rc;
+
+	*out = NULL;
+	if (in_list(s, nulls))
+		return 0;
+	if (in_list(s, trues) || in_list(s, falses)) {
+		*out = json_object_new_boolean(in_list(s, trues));
+		return 0;
+	}
+	if (strchr(".+-0123456789", s[0]) == NULL) {
+		*out = json_object_new_string(s);
+		return 0;
+	}
+
+	/* No length cap: go-yaml reads a 70-digit plain scalar as a float,
+	 * and the API server would then see a number, not a string. */
+	clean = fl_malloc(n);
+	strip_underscores(s, clean, n);
+	rc = resolve_number(s, clean, out);
+	free(clean);
+	return rc;
 }
 
 static int resolve_scalar(struct loader *l, const yaml_event_t *ev,
@@ -278,7 +298,7 @@ static int resolve_scalar(struct loader *l, const yaml_event_t *ev,
 
 /* ---- building the tree ---- */
 
-static int attach(struct loader *l, struct json_object *node,
+static int attach(struct loader *l, struct json_object *node, int height,
 		  const yaml_event_t *ev);
 
 static int add_to_map(struct loader *l, struct frame *f,
@@ -304,7 +324,9 @@ static int add_to_map(struct loader *l, struct frame *f,
 	return rc;
 }
 
-static int attach(struct loader *l, struct json_object *node,
+/* Adds node, whose containers nest height levels deep, to the open
+ * container (or makes it the root); takes over the caller's reference. */
+static int attach(struct loader *l, struct json_object *node, int height,
 		  const yaml_event_t *ev)
 {
 	struct frame *f;
@@ -315,6 +337,8 @@ static int attach(struct loader *l, struct json_object *node,
 		return 0;
 	}
 	f = &l->stack[l->depth - 1];
+	if (height > f->height)
+		f->height = height;
 	if (json_object_is_type(f->node, json_type_array)) {
 		json_object_array_add(f->node, node);
 		return 0;
@@ -411,8 +435,9 @@ static int close_node(struct loader *l, const yaml_event_t *ev)
 	json_object_put(f.merges);
 	free(f.key);
 	if (f.anchor)
-		anchor_add(l, f.anchor, f.node, l->nodes - f.nodes_at_start);
-	return attach(l, f.node, ev);
+		anchor_add(l, f.anchor, f.node, l->nodes - f.nodes_at_start,
+			   f.height + 1);
+	return attach(l, f.node, f.height + 1, ev);
 }
 
 static int on_scalar(struct loader *l, const yaml_event_t *ev)
@@ -425,8 +450,45 @@ static int on_scalar(struct loader *l, const yaml_event_t *ev)
 	set_line(node, &ev->start_mark);
 	if (ev->data.scalar.anchor)
 		anchor_add(l, fl_strdup((const char *)ev->data.scalar.anchor),
-			   node, 1);
-	return attach(l, node, ev);
+			   node, 1, 0);
+	return attach(l, node, 0, ev);
+}
+
+/*
+ * A deep copy that keeps each node's source line.  Aliases are expanded
+ * into copies, as kubectl expands them: the schema walk then prunes and
+ * fills defaults in place, and a node shared by two parents would carry
+ * one parent's defaults into the other.  The alias budget in count_nodes()
+ * already paid for these nodes, and max_depth bounds the recursion.
+ */
+static struct json_object *copy_tree(struct json_object *src)
+{
+	struct json_object *out;
+	size_t i, n;
+
+	switch (json_object_get_type(src)) {
+	case json_type_object:
+		out = json_object_new_object();
+		json_object_object_foreach(src, k, v)
+			json_object_object_add(out, k, copy_tree(v));
+		break;
+	case json_type_array:
+		n = json_object_array_length(src);
+		out = json_object_new_array_ext((int)n);
+		for (i = 0; i < n; i++)
+			json_object_array_add(
+				out,
+				copy_tree(json_object_array_get_idx(src, i)));
+		break;
+	case json_type_null:
+		return NULL;
+	default:
+		/* Scalars are never changed in place, so sharing them is
+		 * safe. */
+		return json_object_get(src);
+	}
+	json_object_set_userdata(out, json_object_get_userdata(src), NULL);
+	return out;
 }
 
 static int on_alias(struct loader *l, const yaml_event_t *ev)
@@ -438,7 +500,10 @@ static int on_alias(struct loader *l, const yaml_event_t *ev)
 		return fail(l, &ev->start_mark, "unknown alias", name);
 	if (count_nodes(l, a->size, &ev->start_mark) < 0)
 		return -1;
-	return attach(l, json_object_get(a->node), ev);
+	if (a->height > l->lim->max_depth - l->depth)
+		return fail(l, &ev->start_mark, "document is nested too deeply",
+			    "through an alias");
+	return attach(l, copy_tree(a->node), a->height, ev);
 }
 
 static void end_document(struct loader *l)

@@ -156,6 +156,51 @@ static void test_errors_name_field_and_line(void **state)
 	}
 }
 
+/* An anchor used under two fault kinds: the defaults that one kind fills
+ * in (processKill's signal) must not leak into the other. */
+static void test_alias_keeps_defaults_apart(void **state)
+{
+	static const char text[] = "apiVersion: faultline.dev/v1alpha1\n"
+				   "kind: ChaosExperiment\n"
+				   "metadata: {name: t}\n"
+				   "spec:\n"
+				   "  duration: 10m\n"
+				   "  targets:\n"
+				   "    - name: web\n"
+				   "      pods: {selector: {}}\n"
+				   "  faults:\n"
+				   "    - name: a\n"
+				   "      target: web\n"
+				   "      processKill: &p {process: nginx}\n"
+				   "    - name: b\n"
+				   "      target: web\n"
+				   "      processPause: *p\n";
+	struct fl_experiment x;
+	struct fl_errors errs = {0};
+
+	(void)state;
+	assert_int_equal(fl_experiment_parse(text, strlen(text), &x, &errs), 0);
+	fl_experiment_release(&x);
+}
+
+/* Like the API server, which drops it, the parser ignores a manifest's
+ * status (the operator owns it). */
+static void test_status_of_a_manifest_is_ignored(void **state)
+{
+	struct fl_experiment x;
+	struct fl_errors errs = {0};
+	struct fl_buf b;
+
+	(void)state;
+	fl_buf_init(&b, 0);
+	fl_buf_adds(&b, manifest);
+	fl_buf_adds(&b, "status: {phase: Bogus, extra: 1}\n");
+	assert_int_equal(fl_experiment_parse(b.data, b.len, &x, &errs), 0);
+	assert_true(json_object_object_get_ex(x.doc, "status", NULL));
+	fl_experiment_release(&x);
+	fl_buf_release(&b);
+}
+
 static void test_one_document_only(void **state)
 {
 	struct fl_experiment x;
@@ -250,7 +295,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_converts),
 		cmocka_unit_test(test_errors_name_field_and_line),
+		cmocka_unit_test(test_status_of_a_manifest_is_ignored),
 		cmocka_unit_test(test_one_document_only),
+		cmocka_unit_test(test_alias_keeps_defaults_apart),
 		cmocka_unit_test(test_fault_fits_target_matches_rules),
 		cmocka_unit_test(test_examples_cover_every_kind),
 	};

@@ -136,6 +136,46 @@ static void test_anchors_and_merge_keys(void **state)
 	json_object_put(doc);
 }
 
+/* An alias is a copy, as kubectl makes it: the schema walk edits nodes in
+ * place, and must not reach the anchor's other uses through it. */
+static void test_aliases_are_copies(void **state)
+{
+	struct json_object *doc =
+		one("a: &a {x: {y: 1}, n: 12345678901234567890"
+		    "12345678901234567890123456789012345}\n"
+		    "b: *a\n");
+	struct json_object *a, *b, *ax, *bx;
+
+	(void)state;
+	assert_true(json_object_object_get_ex(doc, "a", &a));
+	assert_true(json_object_object_get_ex(doc, "b", &b));
+	assert_ptr_not_equal(a, b);
+	assert_true(json_object_object_get_ex(a, "x", &ax));
+	assert_true(json_object_object_get_ex(b, "x", &bx));
+	assert_ptr_not_equal(ax, bx);
+	json_object_object_add(ax, "z", json_object_new_int(2));
+	assert_false(json_object_object_get_ex(bx, "z", NULL));
+	/* go-yaml reads a long numeral as a float, whatever its length. */
+	assert_true(json_object_object_get_ex(b, "n", &bx));
+	assert_true(json_object_is_type(bx, json_type_double));
+	json_object_put(doc);
+}
+
+static void test_alias_depth_is_bounded(void **state)
+{
+	struct fl_yaml_limits lim = fl_yaml_default_limits;
+	struct fl_errors errs = {0};
+	struct json_object *docs;
+	const char *text = "a: &a [[[1]]]\nb: *a\nc: [*a]\n";
+
+	(void)state;
+	lim.max_depth = 4;
+	assert_int_equal(fl_yaml_parse(text, strlen(text), &lim, &docs, &errs),
+			 -1);
+	assert_int_equal(errs.e[0].line, 3);
+	assert_non_null(strstr(errs.e[0].msg, "nested too deeply"));
+}
+
 static void test_duplicate_keys_refused(void **state)
 {
 	struct fl_errors errs;
@@ -226,6 +266,8 @@ int main(void)
 		cmocka_unit_test(test_lines_are_kept),
 		cmocka_unit_test(test_streams_and_json),
 		cmocka_unit_test(test_anchors_and_merge_keys),
+		cmocka_unit_test(test_aliases_are_copies),
+		cmocka_unit_test(test_alias_depth_is_bounded),
 		cmocka_unit_test(test_duplicate_keys_refused),
 		cmocka_unit_test(test_malformed_and_truncated),
 		cmocka_unit_test(test_alias_bomb_is_bounded),
