@@ -10,6 +10,7 @@
 
 #include "alloc.h"
 #include "experiment.h"
+#include "json.h"
 #include "schema.h"
 #include "units.h"
 #include "yamljson.h"
@@ -78,37 +79,12 @@ int fl_fault_fits_target(enum fl_fault_kind f, enum fl_target_kind t)
 	return (fits[f] >> t) & 1u;
 }
 
-static struct json_object *get(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o && json_object_is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-static const char *get_str(struct json_object *o, const char *key)
-{
-	struct json_object *v = get(o, key);
-
-	return v && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
-
-static size_t len(struct json_object *arr)
-{
-	return arr && json_object_is_type(arr, json_type_array)
-		       ? json_object_array_length(arr)
-		       : 0;
-}
-
 int fl_fault_kind_of(struct json_object *fault)
 {
 	int i, kind = -1;
 
 	for (i = 0; i < FL_FAULT_KIND_COUNT; i++) {
-		if (!get(fault, fl_fault_kind_names[i]))
+		if (!fl_json_get(fault, fl_fault_kind_names[i]))
 			continue;
 		if (kind >= 0)
 			return -1;
@@ -142,10 +118,10 @@ static int is_dns_subdomain(const char *s)
 
 static int check_envelope(struct json_object *doc, struct fl_errors *errs)
 {
-	struct json_object *meta = get(doc, "metadata");
-	const char *api = get_str(doc, "apiVersion");
-	const char *kind = get_str(doc, "kind");
-	const char *name = get_str(meta, "name");
+	struct json_object *meta = fl_json_get(doc, "metadata");
+	const char *api = fl_json_str(doc, "apiVersion");
+	const char *kind = fl_json_str(doc, "kind");
+	const char *name = fl_json_str(meta, "name");
 	int line = fl_yaml_line(doc);
 	size_t before = errs->n + errs->dropped;
 
@@ -163,7 +139,7 @@ static int check_envelope(struct json_object *doc, struct fl_errors *errs)
 		fl_errors_add(errs, fl_yaml_line(meta), "metadata.name",
 			      "required field is missing");
 	else if (!is_dns_subdomain(name))
-		fl_errors_add(errs, fl_yaml_line(get(meta, "name")),
+		fl_errors_add(errs, fl_yaml_line(fl_json_get(meta, "name")),
 			      "metadata.name",
 			      "\"%.100s\" is not a valid name: lowercase "
 			      "letters, digits, '-' and '.', at most 253",
@@ -176,14 +152,14 @@ static int check_envelope(struct json_object *doc, struct fl_errors *errs)
 static int64_t duration(struct json_object *o, const char *key, int64_t def,
 			const char *path, struct fl_errors *errs)
 {
-	const char *s = get_str(o, key);
+	const char *s = fl_json_str(o, key);
 	int64_t ms;
 
 	if (!s)
 		return def;
 	if (fl_duration_parse(s, &ms) == 0)
 		return ms;
-	fl_errors_add(errs, fl_yaml_line(get(o, key)), path,
+	fl_errors_add(errs, fl_yaml_line(fl_json_get(o, key)), path,
 		      "\"%s\" is out of range for a duration", s);
 	return def;
 }
@@ -193,7 +169,7 @@ static const char **strings(struct json_object *arr, size_t *n)
 	const char **out;
 	size_t i;
 
-	*n = len(arr);
+	*n = fl_json_len(arr);
 	if (*n == 0)
 		return NULL;
 	out = fl_calloc(*n, sizeof(*out));
@@ -223,21 +199,21 @@ static struct fl_kv *pairs(struct json_object *obj, size_t *n)
 
 static void selector(struct json_object *o, struct fl_selector *sel)
 {
-	struct json_object *exprs = get(o, "matchExpressions");
+	struct json_object *exprs = fl_json_get(o, "matchExpressions");
 	size_t i;
 
-	sel->labels = pairs(get(o, "matchLabels"), &sel->nlabels);
-	sel->nexprs = len(exprs);
+	sel->labels = pairs(fl_json_get(o, "matchLabels"), &sel->nlabels);
+	sel->nexprs = fl_json_len(exprs);
 	if (sel->nexprs == 0)
 		return;
 	sel->exprs = fl_calloc(sel->nexprs, sizeof(*sel->exprs));
 	for (i = 0; i < sel->nexprs; i++) {
 		struct json_object *e = json_object_array_get_idx(exprs, i);
 
-		sel->exprs[i].key = get_str(e, "key");
-		sel->exprs[i].op = get_str(e, "operator");
-		sel->exprs[i].values =
-			strings(get(e, "values"), &sel->exprs[i].nvalues);
+		sel->exprs[i].key = fl_json_str(e, "key");
+		sel->exprs[i].op = fl_json_str(e, "operator");
+		sel->exprs[i].values = strings(fl_json_get(e, "values"),
+					       &sel->exprs[i].nvalues);
 	}
 }
 
@@ -246,36 +222,37 @@ static void target(struct json_object *o, struct fl_target *t)
 	struct json_object *k;
 	int i;
 
-	t->name = get_str(o, "name");
+	t->name = fl_json_str(o, "name");
 	for (i = 0; i < FL_TARGET_KIND_COUNT; i++)
-		if (get(o, fl_target_kind_names[i]))
+		if (fl_json_get(o, fl_target_kind_names[i]))
 			t->kind = (enum fl_target_kind)i;
-	k = get(o, fl_target_kind_names[t->kind]);
-	t->namespaces = strings(get(k, "namespaces"), &t->nnamespaces);
-	selector(get(k, "selector"), &t->selector);
-	t->field_selector = get_str(k, "fieldSelector");
-	t->container = get_str(k, "container");
-	t->cluster = get_str(k, "cluster");
-	t->service = get_str(k, "service");
-	t->family = get_str(k, "family");
-	t->tags = pairs(get(k, "tags"), &t->ntags);
-	t->region = get_str(k, "region");
-	t->identifiers = strings(get(k, "identifiers"), &t->nidentifiers);
-	t->clusters = strings(get(k, "clusters"), &t->nclusters);
+	k = fl_json_get(o, fl_target_kind_names[t->kind]);
+	t->namespaces = strings(fl_json_get(k, "namespaces"), &t->nnamespaces);
+	selector(fl_json_get(k, "selector"), &t->selector);
+	t->field_selector = fl_json_str(k, "fieldSelector");
+	t->container = fl_json_str(k, "container");
+	t->cluster = fl_json_str(k, "cluster");
+	t->service = fl_json_str(k, "service");
+	t->family = fl_json_str(k, "family");
+	t->tags = pairs(fl_json_get(k, "tags"), &t->ntags);
+	t->region = fl_json_str(k, "region");
+	t->identifiers =
+		strings(fl_json_get(k, "identifiers"), &t->nidentifiers);
+	t->clusters = strings(fl_json_get(k, "clusters"), &t->nclusters);
 }
 
 static void mode(struct json_object *o, struct fl_mode *m)
 {
 	m->kind = FL_MODE_ONE;
 	m->value = 0;
-	if (get(o, "all")) {
+	if (fl_json_get(o, "all")) {
 		m->kind = FL_MODE_ALL;
-	} else if (get(o, "count")) {
+	} else if (fl_json_get(o, "count")) {
 		m->kind = FL_MODE_COUNT;
-		m->value = json_object_get_int64(get(o, "count"));
-	} else if (get(o, "percent")) {
+		m->value = json_object_get_int64(fl_json_get(o, "count"));
+	} else if (fl_json_get(o, "percent")) {
 		m->kind = FL_MODE_PERCENT;
-		m->value = json_object_get_int64(get(o, "percent"));
+		m->value = json_object_get_int64(fl_json_get(o, "percent"));
 	}
 }
 
@@ -295,12 +272,12 @@ static void fault(struct fl_experiment *x, struct json_object *o, size_t i,
 	struct fl_fault *f = &x->faults[i];
 	char path[64];
 
-	f->name = get_str(o, "name");
-	f->target = get_str(o, "target");
+	f->name = fl_json_str(o, "name");
+	f->target = fl_json_str(o, "target");
 	f->target_index = target_index(x, f->target);
 	f->kind = (enum fl_fault_kind)fl_fault_kind_of(o);
-	f->params = get(o, fl_fault_kind_names[f->kind]);
-	mode(get(o, "mode"), &f->mode);
+	f->params = fl_json_get(o, fl_fault_kind_names[f->kind]);
+	mode(fl_json_get(o, "mode"), &f->mode);
 	snprintf(path, sizeof(path), "spec.faults[%zu].duration", i);
 	f->duration_ms = duration(o, "duration", x->duration_ms, path, errs);
 	snprintf(path, sizeof(path), "spec.faults[%zu].startAfter", i);
@@ -309,7 +286,7 @@ static void fault(struct fl_experiment *x, struct json_object *o, size_t i,
 
 static int int_or(struct json_object *o, const char *key, int def)
 {
-	struct json_object *v = get(o, key);
+	struct json_object *v = fl_json_get(o, key);
 
 	return v ? (int)json_object_get_int64(v) : def;
 }
@@ -320,11 +297,11 @@ static void probe(struct json_object *o, struct fl_probe *p, size_t i,
 	char path[64];
 	int k;
 
-	p->name = get_str(o, "name");
+	p->name = fl_json_str(o, "name");
 	for (k = 0; k < FL_PROBE_KIND_COUNT; k++)
-		if (get(o, fl_probe_kind_names[k]))
+		if (fl_json_get(o, fl_probe_kind_names[k]))
 			p->kind = (enum fl_probe_kind)k;
-	p->params = get(o, fl_probe_kind_names[p->kind]);
+	p->params = fl_json_get(o, fl_probe_kind_names[p->kind]);
 	snprintf(path, sizeof(path), "spec.probes[%zu].interval", i);
 	p->interval_ms = duration(o, "interval", 10000, path, errs);
 	snprintf(path, sizeof(path), "spec.probes[%zu].timeout", i);
@@ -335,50 +312,50 @@ static void probe(struct json_object *o, struct fl_probe *p, size_t i,
 
 static void convert(struct fl_experiment *x, struct fl_errors *errs)
 {
-	struct json_object *meta = get(x->doc, "metadata");
-	struct json_object *spec = get(x->doc, "spec");
+	struct json_object *meta = fl_json_get(x->doc, "metadata");
+	struct json_object *spec = fl_json_get(x->doc, "spec");
 	struct json_object *arr, *o;
 	size_t i;
 
-	x->name = get_str(meta, "name");
-	x->namespace = get_str(meta, "namespace");
-	x->generation = json_object_get_int64(get(meta, "generation"));
-	x->hypothesis = get_str(spec, "hypothesis");
+	x->name = fl_json_str(meta, "name");
+	x->namespace = fl_json_str(meta, "namespace");
+	x->generation = json_object_get_int64(fl_json_get(meta, "generation"));
+	x->hypothesis = fl_json_str(spec, "hypothesis");
 	x->duration_ms = duration(spec, "duration", 0, "spec.duration", errs);
 
-	arr = get(spec, "targets");
-	x->ntargets = len(arr);
+	arr = fl_json_get(spec, "targets");
+	x->ntargets = fl_json_len(arr);
 	x->targets = fl_calloc(x->ntargets + 1, sizeof(*x->targets));
 	for (i = 0; i < x->ntargets; i++)
 		target(json_object_array_get_idx(arr, i), &x->targets[i]);
 
-	arr = get(spec, "faults");
-	x->nfaults = len(arr);
+	arr = fl_json_get(spec, "faults");
+	x->nfaults = fl_json_len(arr);
 	x->faults = fl_calloc(x->nfaults + 1, sizeof(*x->faults));
 	for (i = 0; i < x->nfaults; i++)
 		fault(x, json_object_array_get_idx(arr, i), i, errs);
 
-	arr = get(spec, "probes");
-	x->nprobes = len(arr);
+	arr = fl_json_get(spec, "probes");
+	x->nprobes = fl_json_len(arr);
 	x->probes = fl_calloc(x->nprobes + 1, sizeof(*x->probes));
 	for (i = 0; i < x->nprobes; i++)
 		probe(json_object_array_get_idx(arr, i), &x->probes[i], i,
 		      errs);
 
-	o = get(spec, "successCriteria");
+	o = fl_json_get(spec, "successCriteria");
 	x->max_recovery_ms =
 		duration(o, "maxRecoveryTime", 300000,
 			 "spec.successCriteria.maxRecoveryTime", errs);
-	x->min_availability =
-		get(o, "minAvailability")
-			? json_object_get_double(get(o, "minAvailability"))
-			: -1;
-	o = get(spec, "safety");
+	x->min_availability = fl_json_get(o, "minAvailability")
+				      ? json_object_get_double(fl_json_get(
+						o, "minAvailability"))
+				      : -1;
+	o = fl_json_get(spec, "safety");
 	x->max_blast_radius = int_or(o, "maxBlastRadius", 10);
 	x->min_healthy = int_or(o, "minHealthy", 0);
-	x->dry_run =
-		get(o, "dryRun") && json_object_get_boolean(get(o, "dryRun"));
-	x->schedule = get_str(spec, "schedule");
+	x->dry_run = fl_json_get(o, "dryRun") &&
+		     json_object_get_boolean(fl_json_get(o, "dryRun"));
+	x->schedule = fl_json_str(spec, "schedule");
 }
 
 /*

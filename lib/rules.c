@@ -7,38 +7,18 @@
 #include <string.h>
 
 #include "experiment.h"
+#include "json.h"
 #include "rules.h"
 #include "units.h"
 #include "yamljson.h"
-
-static struct json_object *get(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o && json_object_is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-static const char *get_str(struct json_object *o, const char *key)
-{
-	struct json_object *v = get(o, key);
-
-	return v ? json_object_get_string(v) : NULL;
-}
 
 /* For fields the schema requires: "" rather than NULL, should one be
  * missing after all. */
 static const char *req_str(struct json_object *o, const char *key)
 {
-	const char *s = get_str(o, key);
+	const char *s = fl_json_str(o, key);
 
 	return s ? s : "";
-}
-
-static size_t len(struct json_object *arr)
-{
-	return arr ? json_object_array_length(arr) : 0;
 }
 
 static struct json_object *at(struct json_object *arr, size_t i)
@@ -49,7 +29,7 @@ static struct json_object *at(struct json_object *arr, size_t i)
 static int64_t duration_or_zero(struct json_object *o, const char *key)
 {
 	int64_t ms = 0;
-	const char *s = get_str(o, key);
+	const char *s = fl_json_str(o, key);
 
 	if (s)
 		fl_duration_parse(s, &ms);
@@ -75,11 +55,11 @@ static void fault_path(char *out, size_t n, const char *path, size_t i,
 static struct json_object *target_of(struct json_object *spec,
 				     struct json_object *fault)
 {
-	struct json_object *targets = get(spec, "targets");
-	const char *name = get_str(fault, "target");
+	struct json_object *targets = fl_json_get(spec, "targets");
+	const char *name = fl_json_str(fault, "target");
 	size_t i;
 
-	for (i = 0; name && i < len(targets); i++)
+	for (i = 0; name && i < fl_json_len(targets); i++)
 		if (strcmp(req_str(at(targets, i), "name"), name) == 0)
 			return at(targets, i);
 	return NULL;
@@ -94,7 +74,7 @@ static int count_set(struct json_object *self, const char *const *keys,
 	int set = 0;
 
 	for (i = 0; i < n; i++)
-		set += get(self, keys[i]) != NULL;
+		set += fl_json_get(self, keys[i]) != NULL;
 	return set;
 }
 
@@ -137,12 +117,12 @@ static int one_fault_kind(struct json_object *self, const char *path,
 static int faults_name_targets(struct json_object *spec, const char *path,
 			       const char *message, struct fl_errors *errs)
 {
-	struct json_object *faults = get(spec, "faults");
+	struct json_object *faults = fl_json_get(spec, "faults");
 	char p[256], detail[128];
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < len(faults); i++) {
+	for (i = 0; i < fl_json_len(faults); i++) {
 		struct json_object *f = at(faults, i);
 
 		if (target_of(spec, f))
@@ -150,7 +130,7 @@ static int faults_name_targets(struct json_object *spec, const char *path,
 		fault_path(p, sizeof(p), path, i, "target");
 		snprintf(detail, sizeof(detail), "no target named \"%s\"",
 			 req_str(f, "target"));
-		rc = fail(errs, get(f, "target"), p, message, detail);
+		rc = fail(errs, fl_json_get(f, "target"), p, message, detail);
 	}
 	return rc;
 }
@@ -163,19 +143,19 @@ static int duration_capped(struct json_object *spec, const char *path,
 	if (duration_or_zero(spec, "duration") <= 24 * 3600 * 1000)
 		return 0;
 	snprintf(p, sizeof(p), "%s.duration", path);
-	return fail(errs, get(spec, "duration"), p, message, NULL);
+	return fail(errs, fl_json_get(spec, "duration"), p, message, NULL);
 }
 
 static int fault_window_fits(struct json_object *spec, const char *path,
 			     const char *message, struct fl_errors *errs)
 {
-	struct json_object *faults = get(spec, "faults");
+	struct json_object *faults = fl_json_get(spec, "faults");
 	int64_t total = duration_or_zero(spec, "duration");
 	char p[256];
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < len(faults); i++) {
+	for (i = 0; i < fl_json_len(faults); i++) {
 		struct json_object *f = at(faults, i);
 
 		if (duration_or_zero(f, "startAfter") +
@@ -197,20 +177,20 @@ static int kind_pairing(struct json_object *spec, const char *path,
 			const char *message, struct fl_errors *errs,
 			const char *fault_key, const char *target_key, int only)
 {
-	struct json_object *faults = get(spec, "faults");
+	struct json_object *faults = fl_json_get(spec, "faults");
 	char p[256];
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < len(faults); i++) {
+	for (i = 0; i < fl_json_len(faults); i++) {
 		struct json_object *f = at(faults, i);
 		struct json_object *t = target_of(spec, f);
-		int has_fault = get(f, fault_key) != NULL;
+		int has_fault = fl_json_get(f, fault_key) != NULL;
 		int has_target;
 
 		if (!t && only)
 			continue;
-		has_target = t && get(t, target_key) != NULL;
+		has_target = t && fl_json_get(t, target_key) != NULL;
 		if (only ? has_fault == has_target : !has_fault || has_target)
 			continue;
 		fault_path(p, sizeof(p), path, i, NULL);
@@ -249,17 +229,17 @@ static int ecs_stop_pairing(struct json_object *spec, const char *path,
 static int rds_names_something(struct json_object *self, const char *path,
 			       const char *message, struct fl_errors *errs)
 {
-	if (get(self, "identifiers") || get(self, "clusters"))
+	if (fl_json_get(self, "identifiers") || fl_json_get(self, "clusters"))
 		return 0;
 	return fail(errs, self, path, message, NULL);
 }
 
 static int probe_declared(struct json_object *spec, const char *name)
 {
-	struct json_object *probes = get(spec, "probes");
+	struct json_object *probes = fl_json_get(spec, "probes");
 	size_t i;
 
-	for (i = 0; i < len(probes); i++)
+	for (i = 0; i < fl_json_len(probes); i++)
 		if (strcmp(req_str(at(probes, i), "name"), name) == 0)
 			return 1;
 	return 0;
@@ -268,13 +248,14 @@ static int probe_declared(struct json_object *spec, const char *name)
 static int abort_probes_declared(struct json_object *spec, const char *path,
 				 const char *message, struct fl_errors *errs)
 {
-	struct json_object *names =
-		get(get(get(spec, "safety"), "abortWhen"), "probes");
+	struct json_object *names = fl_json_get(
+		fl_json_get(fl_json_get(spec, "safety"), "abortWhen"),
+		"probes");
 	char p[256], detail[128];
 	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < len(names); i++) {
+	for (i = 0; i < fl_json_len(names); i++) {
 		const char *n = json_object_get_string(at(names, i));
 
 		if (probe_declared(spec, n))

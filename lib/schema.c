@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "json.h"
 #include "rules.h"
 #include "schema.h"
 #include "yamljson.h"
@@ -21,24 +22,6 @@ struct walk {
 	const struct fl_schema *s;
 	struct fl_errors *errs;
 };
-
-static struct json_object *get(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o && json_object_is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-static const char *get_str(struct json_object *o, const char *key)
-{
-	struct json_object *v = get(o, key);
-
-	return v && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
 
 static void child_path(char *out, const char *path, const char *key)
 {
@@ -143,7 +126,7 @@ static const regex_t *pattern_re(const struct fl_schema *s,
 static void check_enum(struct walk *w, struct json_object *sch,
 		       struct json_object *v, const char *path)
 {
-	struct json_object *e = get(sch, "enum");
+	struct json_object *e = fl_json_get(sch, "enum");
 	char shown[128], list[400] = "";
 	size_t i, n, off = 0;
 
@@ -198,21 +181,21 @@ static void check_string(struct walk *w, struct json_object *sch,
 			 struct json_object *v, const char *path)
 {
 	const char *str = json_object_get_string(v);
-	struct json_object *pat = get(sch, "pattern");
+	struct json_object *pat = fl_json_get(sch, "pattern");
 	struct json_object *lim;
-	const char *fmt = get_str(sch, "format");
-	const char *desc = get_str(sch, "description");
+	const char *fmt = fl_json_str(sch, "format");
+	const char *desc = fl_json_str(sch, "description");
 	size_t len = utf8_len(str);
 	char shown[128];
 
-	if ((lim = get(sch, "maxLength")) &&
+	if ((lim = fl_json_get(sch, "maxLength")) &&
 	    len > (size_t)json_object_get_int64(lim)) {
 		report(w, v, path,
 		       "too long: must have at most %lld characters",
 		       (long long)json_object_get_int64(lim));
 		return;
 	}
-	if ((lim = get(sch, "minLength")) &&
+	if ((lim = fl_json_get(sch, "minLength")) &&
 	    len < (size_t)json_object_get_int64(lim)) {
 		report(w, v, path, "must have at least %lld character%s",
 		       (long long)json_object_get_int64(lim),
@@ -239,11 +222,11 @@ static void check_number(struct walk *w, struct json_object *sch,
 {
 	double d = json_object_get_double(v);
 	struct json_object *lim;
-	struct json_object *ex = get(sch, "exclusiveMinimum");
+	struct json_object *ex = fl_json_get(sch, "exclusiveMinimum");
 	char shown[64], bound[64];
 
 	show(v, shown, sizeof(shown));
-	if ((lim = get(sch, "minimum"))) {
+	if ((lim = fl_json_get(sch, "minimum"))) {
 		double m = json_object_get_double(lim);
 
 		if (ex && json_object_get_boolean(ex) && d <= m)
@@ -254,7 +237,8 @@ static void check_number(struct walk *w, struct json_object *sch,
 			       "%s must be greater than or equal to %s", shown,
 			       show(lim, bound, sizeof(bound)));
 	}
-	if ((lim = get(sch, "maximum")) && d > json_object_get_double(lim))
+	if ((lim = fl_json_get(sch, "maximum")) &&
+	    d > json_object_get_double(lim))
 		report(w, v, path, "%s must be less than or equal to %s", shown,
 		       show(lim, bound, sizeof(bound)));
 }
@@ -279,11 +263,11 @@ static void check_count(struct walk *w, struct json_object *sch,
 	struct json_object *lim;
 	long long m;
 
-	if (minkey && (lim = get(sch, minkey)) &&
+	if (minkey && (lim = fl_json_get(sch, minkey)) &&
 	    n < (size_t)(m = json_object_get_int64(lim)))
 		report(w, v, path, "must have at least %lld %s", m,
 		       m == 1 ? what->one : what->many);
-	if ((lim = get(sch, maxkey)) &&
+	if ((lim = fl_json_get(sch, maxkey)) &&
 	    n > (size_t)(m = json_object_get_int64(lim)))
 		report(w, v, path, "must have at most %lld %s, not %zu", m,
 		       m == 1 ? what->one : what->many, n);
@@ -293,8 +277,9 @@ static void check_count(struct walk *w, struct json_object *sch,
 static void check_list_type(struct walk *w, struct json_object *sch,
 			    struct json_object *v, const char *path)
 {
-	const char *type = get_str(sch, "x-kubernetes-list-type");
-	struct json_object *keys = get(sch, "x-kubernetes-list-map-keys");
+	const char *type = fl_json_str(sch, "x-kubernetes-list-type");
+	struct json_object *keys =
+		fl_json_get(sch, "x-kubernetes-list-map-keys");
 	size_t i, j, n = json_object_array_length(v);
 	char p[PATH_MAX_LEN], shown[128];
 
@@ -317,13 +302,15 @@ static void check_list_type(struct walk *w, struct json_object *sch,
 			}
 			k = json_object_get_string(
 				json_object_array_get_idx(keys, 0));
-			if (!json_object_equal(get(a, k), get(b, k)))
+			if (!json_object_equal(fl_json_get(a, k),
+					       fl_json_get(b, k)))
 				continue;
 			index_path(p, path, i);
 			report(w, a, p,
 			       "duplicate entry with %s %s (also at "
 			       "index %zu)",
-			       k, show(get(a, k), shown, sizeof(shown)), j);
+			       k, show(fl_json_get(a, k), shown, sizeof(shown)),
+			       j);
 			break;
 		}
 	}
@@ -332,8 +319,8 @@ static void check_list_type(struct walk *w, struct json_object *sch,
 static void walk_array(struct walk *w, struct json_object *sch,
 		       struct json_object *v, const char *path)
 {
-	struct json_object *items = get(sch, "items");
-	struct json_object *max = get(sch, "maxItems");
+	struct json_object *items = fl_json_get(sch, "items");
+	struct json_object *max = fl_json_get(sch, "maxItems");
 	size_t i, n = json_object_array_length(v);
 	char p[PATH_MAX_LEN];
 
@@ -409,9 +396,9 @@ static void fill_defaults(struct json_object *props, struct json_object *v)
 {
 	json_object_object_foreach(props, k, psch)
 	{
-		struct json_object *def = get(psch, "default");
+		struct json_object *def = fl_json_get(psch, "default");
 
-		if (!def || get(v, k))
+		if (!def || fl_json_get(v, k))
 			continue;
 		json_object_object_add(v, k, copy_value(def));
 	}
@@ -420,9 +407,9 @@ static void fill_defaults(struct json_object *props, struct json_object *v)
 static void walk_object(struct walk *w, struct json_object *sch,
 			struct json_object *v, const char *path)
 {
-	struct json_object *props = get(sch, "properties");
-	struct json_object *addl = get(sch, "additionalProperties");
-	struct json_object *req = get(sch, "required");
+	struct json_object *props = fl_json_get(sch, "properties");
+	struct json_object *addl = fl_json_get(sch, "additionalProperties");
+	struct json_object *req = fl_json_get(sch, "required");
 	char p[PATH_MAX_LEN];
 	size_t i, n;
 
@@ -434,8 +421,8 @@ static void walk_object(struct walk *w, struct json_object *sch,
 	json_object_object_foreach(v, k, val)
 	{
 		child_path(p, path, k);
-		if (props && get(props, k))
-			walk(w, get(props, k), val, p);
+		if (props && fl_json_get(props, k))
+			walk(w, fl_json_get(props, k), val, p);
 		else if (addl && json_object_is_type(addl, json_type_object))
 			walk(w, addl, val, p);
 		else if (props || addl)
@@ -446,7 +433,7 @@ static void walk_object(struct walk *w, struct json_object *sch,
 		const char *field = json_object_get_string(
 			json_object_array_get_idx(req, i));
 
-		if (get(v, field))
+		if (fl_json_get(v, field))
 			continue;
 		child_path(p, path, field);
 		report(w, v, p, "required field is missing");
@@ -456,12 +443,13 @@ static void walk_object(struct walk *w, struct json_object *sch,
 static void run_rules(struct walk *w, struct json_object *sch,
 		      struct json_object *v, const char *path)
 {
-	struct json_object *rules = get(sch, "x-kubernetes-validations");
+	struct json_object *rules =
+		fl_json_get(sch, "x-kubernetes-validations");
 	size_t i, n = rules ? json_object_array_length(rules) : 0;
 
 	for (i = 0; i < n; i++) {
-		const char *msg =
-			get_str(json_object_array_get_idx(rules, i), "message");
+		const char *msg = fl_json_str(
+			json_object_array_get_idx(rules, i), "message");
 		const struct fl_rule *r = fl_rule_find(msg);
 
 		/* fl_schema_init() refuses a schema with a rule that has no
@@ -474,7 +462,7 @@ static void run_rules(struct walk *w, struct json_object *sch,
 static void walk(struct walk *w, struct json_object *sch, struct json_object *v,
 		 const char *path)
 {
-	const char *type = get_str(sch, "type");
+	const char *type = fl_json_str(sch, "type");
 	size_t before = w->errs->n + w->errs->dropped;
 
 	if (type && !type_ok(type, v)) {
@@ -531,18 +519,19 @@ struct visit {
 static void visit(struct fl_schema *s, struct json_object *sch,
 		  const struct visit *vis, struct fl_errors *errs)
 {
-	struct json_object *props = get(sch, "properties");
-	struct json_object *rules = get(sch, "x-kubernetes-validations");
+	struct json_object *props = fl_json_get(sch, "properties");
+	struct json_object *rules =
+		fl_json_get(sch, "x-kubernetes-validations");
 	struct json_object *sub;
 	size_t i;
 
-	if (get(sch, "pattern") && vis->on_pattern)
-		vis->on_pattern(s, get(sch, "pattern"), errs);
+	if (fl_json_get(sch, "pattern") && vis->on_pattern)
+		vis->on_pattern(s, fl_json_get(sch, "pattern"), errs);
 	for (i = 0;
 	     rules && vis->on_rule && i < json_object_array_length(rules); i++)
-		vis->on_rule(
-			get_str(json_object_array_get_idx(rules, i), "message"),
-			vis->arg);
+		vis->on_rule(fl_json_str(json_object_array_get_idx(rules, i),
+					 "message"),
+			     vis->arg);
 	if (props) {
 		json_object_object_foreach(props, k, v)
 		{
@@ -550,9 +539,9 @@ static void visit(struct fl_schema *s, struct json_object *sch,
 			visit(s, v, vis, errs);
 		}
 	}
-	if ((sub = get(sch, "items")))
+	if ((sub = fl_json_get(sch, "items")))
 		visit(s, sub, vis, errs);
-	if ((sub = get(sch, "additionalProperties")) &&
+	if ((sub = fl_json_get(sch, "additionalProperties")) &&
 	    json_object_is_type(sub, json_type_object))
 		visit(s, sub, vis, errs);
 }
@@ -594,15 +583,17 @@ static void need_twin(const char *message, void *arg)
 static struct json_object *find_version(struct json_object *crd,
 					const char *version)
 {
-	struct json_object *vers = get(get(crd, "spec"), "versions");
+	struct json_object *vers =
+		fl_json_get(fl_json_get(crd, "spec"), "versions");
 	size_t i, n = vers ? json_object_array_length(vers) : 0;
 
 	for (i = 0; i < n; i++) {
 		struct json_object *v = json_object_array_get_idx(vers, i);
-		const char *name = get_str(v, "name");
+		const char *name = fl_json_str(v, "name");
 
 		if (name && strcmp(name, version) == 0)
-			return get(get(v, "schema"), "openAPIV3Schema");
+			return fl_json_get(fl_json_get(v, "schema"),
+					   "openAPIV3Schema");
 	}
 	return NULL;
 }
