@@ -12,9 +12,14 @@
 #   make lint            clang-format in check mode and our source checks
 #   make fuzz            run the parser fuzz target for a bounded time
 #   make setup           install packages and build the test environment
+#   make bench           list, store and watch 10,000 pods; print figures
+#   make sidecar-static  link build/faultline-sidecar-static (-static) and
+#                        print its stripped size
 
 CC      ?= gcc
-PKGS    := yaml-0.1 json-c libcrypto
+PKGS    := yaml-0.1 json-c libcrypto libcurl
+# The injector links only what it needs: netlink, nftables, NFQUEUE.
+SIDECAR_PKGS := libmnl libnftnl libnetfilter_queue
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wshadow -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
@@ -36,13 +41,24 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/crd_schema.o
 LIB      := $(B)/libfaultline.a
 CLI      := $(B)/kubectl-faultline
 CLI_SRC  := $(wildcard cli/*.c)
+SIDECAR  := $(B)/faultline-sidecar
+SIDECAR_SRC := $(wildcard sidecar/*.c)
+SIDECAR_OBJ := $(SIDECAR_SRC:%.c=$(B)/%.o)
+# Test drivers: small C programs that integration tests run against real
+# parts (the API server, network namespaces).
+DRIVER_SRC := $(wildcard tests/drivers/*.c)
+DRIVERS  := $(DRIVER_SRC:tests/drivers/%.c=$(B)/tests/drivers/%)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 SETUP    = $(shell scripts/setup.sh)
 
-.PHONY: all test unit integration lint fuzz setup clean demo bench
-all: $(LIB) $(CLI)
+.PHONY: all test unit integration lint fuzz setup clean demo bench \
+	sidecar-static
+all: $(LIB) $(CLI) $(DRIVERS)
+ifneq ($(wildcard sidecar/main.c),)
+all: $(SIDECAR)
+endif
 
 $(B)/%.o: %.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
@@ -63,6 +79,41 @@ $(LIB): $(LIB_OBJ)
 
 $(CLI): $(CLI_SRC:%.c=$(B)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(SIDECAR_OBJ): CFLAGS += $(shell pkg-config --cflags $(SIDECAR_PKGS))
+
+$(SIDECAR): $(SIDECAR_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+		$(shell pkg-config --libs $(SIDECAR_PKGS))
+
+# The injector as one static binary, for an image FROM scratch.  It uses
+# libnetfilter_queue's libmnl-based API only, so libnfnetlink is not
+# needed; but Debian ships no libmnl.a: STATIC_DEPS names a directory
+# whose lib/ holds one (scripts/build-static-deps.sh builds it there).
+SIDECAR_STATIC := $(B)/faultline-sidecar-static
+STATIC_DEPS ?= $(HOME)/.cache/faultline/static-deps
+sidecar-static: $(SIDECAR_STATIC)
+	@strip -o $(SIDECAR_STATIC).stripped $(SIDECAR_STATIC)
+	@echo "$(SIDECAR_STATIC): $$(stat -c %s $(SIDECAR_STATIC).stripped)" \
+		"bytes stripped"
+
+$(SIDECAR_STATIC): $(SIDECAR_OBJ) $(LIB)
+	$(CC) -static $(LDFLAGS) -L$(STATIC_DEPS)/lib -o $@ $^ \
+		-lnetfilter_queue -lnftnl -lmnl -ljson-c -lyaml -lm -pthread
+
+$(B)/tests/drivers/%: tests/drivers/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Sidecar unit tests also link the sidecar's objects, all but main.o (make
+# prefers this rule to the one below: its stem is shorter).
+SIDECAR_TEST_OBJ := $(filter-out $(B)/sidecar/main.o,$(SIDECAR_OBJ))
+$(B)/tests/test_sidecar_%: tests/unit/test_sidecar_%.c $(SIDECAR_TEST_OBJ) \
+		$(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Isidecar $(LDFLAGS) -o $@ $< $(SIDECAR_TEST_OBJ) \
+		$(LIB) $(LDLIBS) $(shell pkg-config --libs $(SIDECAR_PKGS)) \
+		-lcmocka
 
 $(B)/tests/test_%: tests/unit/test_%.c $(LIB)
 	@mkdir -p $(@D)
@@ -87,6 +138,10 @@ test: setup lint
 
 lint:
 	scripts/lint.sh
+
+# Benchmarks print figures and never fail on a time.
+bench:
+	scripts/bench-kube.sh
 
 FUZZ_SECONDS ?= 60
 fuzz: $(B)/gen/crd_schema.c

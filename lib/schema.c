@@ -504,6 +504,40 @@ int fl_schema_validate(const struct fl_schema *s, struct json_object *doc,
 	return errs->n + errs->dropped == before ? 0 : -1;
 }
 
+/* The schema node of a fault kind, or NULL when the CRD has none. */
+static struct json_object *fault_kind_node(const struct fl_schema *s,
+					   const char *kind)
+{
+	static const char *const steps[] = {
+		"properties", "spec",  "properties",
+		"faults",     "items", "properties",
+	};
+	struct json_object *node = s->root;
+	size_t i;
+
+	for (i = 0; node && i < sizeof(steps) / sizeof(steps[0]); i++)
+		node = fl_json_get(node, steps[i]);
+	node = fl_json_get(node, kind);
+	return json_object_is_type(node, json_type_object) ? node : NULL;
+}
+
+int fl_schema_validate_fault_params(const struct fl_schema *s, const char *kind,
+				    struct json_object *params,
+				    const char *path, struct fl_errors *errs)
+{
+	struct json_object *node = fault_kind_node(s, kind);
+	struct walk w = {.s = s, .errs = errs};
+	size_t before = errs->n + errs->dropped;
+
+	if (!node) {
+		fl_errors_add(errs, 0, path, "unknown fault kind '%.64s'",
+			      kind);
+		return -1;
+	}
+	walk(&w, node, params, path ? path : "");
+	return errs->n + errs->dropped == before ? 0 : -1;
+}
+
 /* ---- loading ---- */
 
 struct visit {

@@ -53,6 +53,18 @@ struct fl_schema *fl_schema_experiment(struct fl_errors *errs);
 int fl_schema_validate(const struct fl_schema *s, struct json_object *doc,
 		       struct fl_errors *errs);
 
+/*
+ * Validates the parameters of one fault kind ("cpuStress", the object
+ * under that key in a fault) against the schema node
+ * spec.faults.items.properties.<kind>, in place like fl_schema_validate().
+ * path prefixes the field paths in errors ("faults[0].cpuStress") and may
+ * be empty.  Returns 0 when valid; -1 with errors, among them "unknown
+ * fault kind" when the schema has no such kind.
+ */
+int fl_schema_validate_fault_params(const struct fl_schema *s, const char *kind,
+				    struct json_object *params,
+				    const char *path, struct fl_errors *errs);
+
 /* Calls fn for every x-kubernetes-validations message in the schema; for
  * tests that check every rule has a twin. */
 void fl_schema_each_rule(const struct fl_schema *s,

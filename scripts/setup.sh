@@ -18,8 +18,8 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # the tests call.
 DEBS="build-essential pkg-config clang clang-format llvm
 libyaml-dev libjson-c-dev libcurl4-openssl-dev libssl-dev
-libwebsockets-dev libcmocka-dev libmnl-dev libnftnl-dev
-iproute2 nftables openssl xxd libxml2-utils libclang-rt-14-dev"
+libwebsockets-dev libcmocka-dev libmnl-dev libnftnl-dev libnetfilter-queue-dev
+iproute2 nftables iptables openssl xxd libxml2-utils libclang-rt-14-dev"
 
 missing=()
 for p in $DEBS; do

@@ -331,8 +331,11 @@ class ControlPlane:
     ServiceAccount admission plugin is off, as in envtest).
     """
 
-    def __init__(self, audit=True, ready_timeout=90):
+    def __init__(self, audit=True, ready_timeout=90, tokens=None):
+        """tokens: optional {token: (user, [groups])}; when given, the API
+        server also accepts these bearer tokens (--token-auth-file)."""
         self.audit = audit
+        self.tokens = dict(tokens or {})
         self.ready_timeout = ready_timeout
         self.dir = None
         self.port = None
@@ -454,6 +457,8 @@ class ControlPlane:
                 f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
                 f"--service-account-key-file={self.sa_pub}",
                 f"--service-account-signing-key-file={self.sa_key}"]
+        if self.tokens:
+            argv.append(f"--token-auth-file={self._write_token_file()}")
         if self.audit:
             policy = self.dir / "audit-policy.yaml"
             policy.write_text(AUDIT_POLICY)
@@ -463,6 +468,19 @@ class ControlPlane:
                      # event is written before the request completes
                      "--audit-log-mode=blocking"]
         return argv
+
+    def _write_token_file(self):
+        """The static token file: token,user,uid,"group1,group2" lines."""
+        path = self.dir / "tokens.csv"
+        lines = []
+        for token, (user, groups) in self.tokens.items():
+            if any(c in token + user + "".join(groups) for c in ',"\n'):
+                raise HarnessError(f"token entry for {user!r} holds a "
+                                   "comma, quote or newline")
+            lines.append(f'{token},{user},{user},"{",".join(groups)}"')
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
+        return str(path)
 
     def _start_apiserver(self):
         self.apiserver = Process("kube-apiserver", self.apiserver_argv(),

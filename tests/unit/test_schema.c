@@ -238,10 +238,78 @@ static void test_every_twin_has_its_rule(void **state)
 				 fl_rule_at(i)->message);
 }
 
+/* Fault parameters against the embedded CRD: "" for valid, else a
+ * substring of "path: msg" of the first error. */
+static void test_fault_params(void **state)
+{
+	static const struct {
+		const char *kind, *json, *error;
+	} cases[] = {
+		{"cpuStress", "{\"load\": 50, \"workers\": 2}", ""},
+		{"cpuStress", "{\"load\": 150}",
+		 "f.load: 150 must be less than or equal to 100"},
+		{"cpuStress", "{}", "f.load: required field"},
+		{"cpuStress", "{\"load\": 5, \"x\": 1}", "f.x: unknown field"},
+		{"networkLoss", "{\"percent\": 150}",
+		 "f.percent: 150 must be less than or equal"},
+		{"memoryStress", "{\"size\": \"64Mi\", \"percent\": 5}",
+		 "memoryStress must set exactly one of size, percent"},
+		{"memoryStress", "{\"size\": \"-1\"}",
+		 "f.size: \"-1\" is not a size"},
+		{"noSuchFault", "{}", "f: unknown fault kind 'noSuchFault'"},
+		{"hypothesis", "{}", "unknown fault kind"},
+	};
+	struct fl_errors none = {0};
+	const struct fl_schema *s = fl_schema_experiment(&none);
+	size_t i;
+
+	(void)state;
+	assert_non_null(s);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *p = json_tokener_parse(cases[i].json);
+		struct fl_errors errs = {0};
+		char got[800] = "";
+		int rc;
+
+		assert_non_null(p);
+		rc = fl_schema_validate_fault_params(s, cases[i].kind, p, "f",
+						     &errs);
+		if (rc < 0)
+			snprintf(got, sizeof(got), "%s: %s", errs.e[0].path,
+				 errs.e[0].msg);
+		json_object_put(p);
+		if (!cases[i].error[0] && rc != 0)
+			fail_msg("%s %s: unexpected error %s", cases[i].kind,
+				 cases[i].json, got);
+		if (cases[i].error[0] && !strstr(got, cases[i].error))
+			fail_msg("%s %s: want \"%s\", got \"%s\"",
+				 cases[i].kind, cases[i].json, cases[i].error,
+				 got);
+	}
+}
+
+static void test_fault_params_fill_defaults(void **state)
+{
+	struct json_object *p = json_tokener_parse("{\"process\": \"app\"}");
+	struct fl_errors errs = {0};
+
+	(void)state;
+	assert_int_equal(
+		fl_schema_validate_fault_params(fl_schema_experiment(&errs),
+						"processKill", p, "", &errs),
+		0);
+	assert_string_equal(
+		json_object_get_string(json_object_object_get(p, "signal")),
+		"SIGKILL");
+	json_object_put(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keywords),
+		cmocka_unit_test(test_fault_params),
+		cmocka_unit_test(test_fault_params_fill_defaults),
 		cmocka_unit_test(test_defaults_are_filled),
 		cmocka_unit_test(test_error_carries_line),
 		cmocka_unit_test(test_missing_version),
