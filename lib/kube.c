@@ -1493,8 +1493,14 @@ int fl_kube_stream(fl_kube *k, const struct fl_kube_ref *ref,
 	} else if (cr != CURLE_OK) {
 		transport_status(k, &r, cr, &s, st);
 	} else if (code < 200 || code >= 300) {
+		long retry_after = 0;
+
 		parse_status(code, s.body.data ? s.body.data : "", s.body.len,
 			     st);
+		/* The watch layer decides about retries, but should wait as
+		 * long as the server asked. */
+		curl_easy_getinfo(k->curl, CURLINFO_RETRY_AFTER, &retry_after);
+		st->retry_after_s = (int)retry_after;
 		if (code == 401 && k->cfg.exec_command)
 			k->exec.valid = 0;
 	} else {

@@ -10,6 +10,8 @@
  * a time; give each thread its own, or serialise.  Every response body is
  * bounded (fl_kube_opts.max_body); every call returns 0 on success and -1
  * with *st filled on failure, including transport failures (st->code 0).
+ * A call overwrites *st without releasing it: release a status that holds
+ * details (fl_kube_status_release()) before passing it again.
  */
 #ifndef FL_KUBE_H
 #define FL_KUBE_H
