@@ -88,8 +88,8 @@ $(SIDECAR): $(SIDECAR_OBJ) $(LIB)
 
 # The injector as one static binary, for an image FROM scratch.  It uses
 # libnetfilter_queue's libmnl-based API only, so libnfnetlink is not
-# needed; but Debian ships no libmnl.a: STATIC_DEPS names a directory
-# whose lib/ holds one (scripts/build-static-deps.sh builds it there).
+# needed; but Debian ships no libmnl.a, and the static link needs one:
+# STATIC_DEPS names a directory whose lib/ holds it.
 SIDECAR_STATIC := $(B)/faultline-sidecar-static
 STATIC_DEPS ?= $(HOME)/.cache/faultline/static-deps
 sidecar-static: $(SIDECAR_STATIC)

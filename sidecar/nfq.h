@@ -1,0 +1,58 @@
+/*
+ * The userspace queue engine: where the kernel has no netem, packets
+ * reach us through an NFQUEUE rule and we play netem's part.  One engine
+ * per fault, one thread per engine, one queue number per engine.
+ *
+ * Each packet is, in this order: dropped (loss), copied and sent again
+ * through a raw socket carrying FL_NET_SELF_MARK, which our rules let
+ * pass (duplication), changed in one byte of its transport part with no
+ * checksum fixed, so that the receiver's stack sees a corrupt packet
+ * (corruption), then held for delay ± jitter in a min-heap and accepted
+ * when due (latency).  Random draws are correlated like netem's: each
+ * draw is a weighted mean of a fresh uniform number and the last draw.
+ *
+ * Bounds: at most FL_NFQ_HELD packets are held; beyond that, and when
+ * the kernel's queue is full (fail-open), packets pass unharmed.  If the
+ * process dies, the rule's bypass flag makes the kernel accept packets
+ * while nobody listens.
+ */
+#ifndef FL_SIDECAR_NFQ_H
+#define FL_SIDECAR_NFQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FL_NFQ_HELD 8192
+/* Queue numbers we try, from the first, until one is free. */
+#define FL_NFQ_FIRST 0xfa17u
+#define FL_NFQ_COUNT 64u
+
+struct fl_nfq_params {
+	int64_t delay_us, jitter_us;
+	double delay_corr; /* 0..1, as are the shares below */
+	double loss, loss_corr;
+	double corrupt, corrupt_corr;
+	double dup, dup_corr;
+};
+
+struct fl_nfq_stats {
+	uint64_t seen, dropped, duplicated, corrupted, delayed, passed_full;
+};
+
+struct fl_nfq;
+
+/* Binds a free queue number and starts the engine's thread.  Returns the
+ * engine (free it with fl_nfq_stop()), or NULL with err filled. */
+struct fl_nfq *fl_nfq_start(const struct fl_nfq_params *p, char *err, size_t n);
+
+/* The queue number the engine listens on. */
+uint16_t fl_nfq_queue(const struct fl_nfq *q);
+
+/* A snapshot of the engine's counters. */
+void fl_nfq_stats(struct fl_nfq *q, struct fl_nfq_stats *out);
+
+/* Accepts every held packet, stops the thread, unbinds the queue and
+ * frees q.  NULL is allowed. */
+void fl_nfq_stop(struct fl_nfq *q);
+
+#endif
