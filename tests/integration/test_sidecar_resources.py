@@ -470,7 +470,6 @@ BAD = [
 @pytest.mark.parametrize("fault,message", BAD)
 def test_bad_fault_exits_2_and_changes_nothing(sidecar, state_dir, fault,
                                                message):
-    before = workers()
     # The bad fault comes second: the good one before it must not have
     # been applied either.
     s = {"tag": tag(), "duration": "30s",
@@ -480,7 +479,7 @@ def test_bad_fault_exits_2_and_changes_nothing(sidecar, state_dir, fault,
     assert p.returncode == 2, p.stderr
     assert message.replace("[0]", "[1]") in p.stderr, p.stderr
     assert p.stdout == ""
-    assert workers() == before
+    assert workers(s["tag"]) == []
     assert not state_dir.exists() or not list(state_dir.iterdir())
 
 
@@ -531,8 +530,16 @@ def test_sigkill_then_sweep_leaves_nothing(sidecar, state_dir, tmpfs,
     name, p = victim
     rng = random.Random(1234)
     mid_apply = 0
+    # Only this test's workers count: another sidecar on the machine (a
+    # benchmark, say) may hold workers of its own meanwhile.
+    ours = []
+
+    def our_workers():
+        return [pid for t_ in ours for pid in workers(t_)]
+
     for i in range(50):
         t = tag()
+        ours.append(t)
         run = Run(sidecar, spec(t, [
             ("cpuStress", {"load": 20, "workers": 2}),
             ("memoryStress", {"size": "16Mi"}),
@@ -549,17 +556,18 @@ def test_sigkill_then_sweep_leaves_nothing(sidecar, state_dir, tmpfs,
                                 text=True, timeout=20)
             assert sw.returncode == 0, sw.stderr
         else:
-            again = Run(sidecar, spec(tag(), [("cpuStress", {"load": 5})],
+            ours.append(tag())
+            again = Run(sidecar, spec(ours[-1], [("cpuStress", {"load": 5})],
                                       duration="300ms"))
             rc, err = again.finish(timeout=20)
             assert rc == 0, (err, again.lines)
         # Workers die with their parent (PR_SET_PDEATHSIG); give the
         # kernel a moment to deliver it.
         for _ in range(50):
-            if not workers():
+            if not our_workers():
                 break
             time.sleep(0.02)
-        assert workers() == [], "iteration %d" % i
+        assert our_workers() == [], "iteration %d" % i
         assert not list(tmpfs.iterdir()), "iteration %d" % i
         assert not state_dir.exists() or not list(state_dir.iterdir()), \
             "iteration %d: %s" % (i, list(state_dir.iterdir()))
