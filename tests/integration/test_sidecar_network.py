@@ -49,8 +49,8 @@ def sidecar(build_dir):
     # build-san/faultline-sidecar (address and undefined sanitizers).
     path = pathlib.Path(os.environ.get("FAULTLINE_SIDECAR",
                                        build_dir / "faultline-sidecar"))
-    if not path.exists():
-        pytest.skip("build/faultline-sidecar is not built (make)")
+    # No skip: `make test` builds the sidecar before it runs these tests.
+    assert path.exists(), f"{path} missing: run make (make test builds it)"
     return path
 
 
