@@ -155,7 +155,7 @@ static size_t utf8_len(const char *s)
 	return n;
 }
 
-static int is_cidr(const char *s)
+int fl_cidr_valid(const char *s)
 {
 	char addr[64];
 	const char *slash = strchr(s, '/');
@@ -212,7 +212,7 @@ static void check_string(struct walk *w, struct json_object *sch,
 			       json_object_get_string(pat));
 		return;
 	}
-	if (fmt && strcmp(fmt, "cidr") == 0 && !is_cidr(str))
+	if (fmt && strcmp(fmt, "cidr") == 0 && !fl_cidr_valid(str))
 		report(w, v, path, "%s is not a CIDR such as 10.0.0.0/8",
 		       show(v, shown, sizeof(shown)));
 }

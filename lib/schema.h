@@ -65,6 +65,10 @@ int fl_schema_validate_fault_params(const struct fl_schema *s, const char *kind,
 				    struct json_object *params,
 				    const char *path, struct fl_errors *errs);
 
+/* Nonzero when s is an IPv4 or IPv6 CIDR ("10.0.0.0/8", "fd00::/64") as
+ * the schema's `format: cidr` accepts it. */
+int fl_cidr_valid(const char *s);
+
 /* Calls fn for every x-kubernetes-validations message in the schema; for
  * tests that check every rule has a twin. */
 void fl_schema_each_rule(const struct fl_schema *s,

@@ -1,4 +1,3 @@
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,26 +115,6 @@ static void parse_target(struct fl_spec *sp, struct fl_errors *errs)
 			      "must be an absolute path without '..'");
 }
 
-static int valid_cidr(const char *s)
-{
-	char addr[64];
-	const char *slash = strchr(s, '/');
-	unsigned char buf[16];
-	char *end;
-	long bits;
-	int v6;
-
-	if (!slash || (size_t)(slash - s) >= sizeof(addr))
-		return 0;
-	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - s), s);
-	v6 = strchr(addr, ':') != NULL;
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf) != 1)
-		return 0;
-	bits = strtol(slash + 1, &end, 10);
-	return end != slash + 1 && !*end && bits >= 0 &&
-	       bits <= (v6 ? 128 : 32);
-}
-
 static void parse_control(struct fl_spec *sp, struct fl_errors *errs)
 {
 	static const char *const keys[] = {"cidr", "port"};
@@ -150,7 +129,7 @@ static void parse_control(struct fl_spec *sp, struct fl_errors *errs)
 	check_keys(c, keys, 2, "control", errs);
 	sp->control_cidr = fl_json_str(c, "cidr");
 	if (fl_json_get(c, "cidr") &&
-	    (!sp->control_cidr || !valid_cidr(sp->control_cidr)))
+	    (!sp->control_cidr || !fl_cidr_valid(sp->control_cidr)))
 		fl_errors_add(errs, 0, "control.cidr",
 			      "must be a CIDR such as 10.0.0.5/32");
 	port = fl_json_get(c, "port");
