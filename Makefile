@@ -12,7 +12,9 @@
 #   make lint            clang-format in check mode and our source checks
 #   make fuzz            run the parser fuzz target for a bounded time
 #   make setup           install packages and build the test environment
-#   make bench           list, store and watch 10,000 pods; print figures
+#   make bench           list, store and watch 10,000 pods; what the
+#                        sidecar costs holding each fault, and its revert
+#                        latency (root); print figures
 #   make sidecar-static  link build/faultline-sidecar-static (-static) and
 #                        print its stripped size
 
@@ -42,7 +44,9 @@ LIB      := $(B)/libfaultline.a
 CLI      := $(B)/kubectl-faultline
 CLI_SRC  := $(wildcard cli/*.c)
 SIDECAR  := $(B)/faultline-sidecar
-SIDECAR_SRC := $(wildcard sidecar/*.c)
+# sidecar/mnl_static.c stands in for libmnl in the static binary only;
+# everything else links the system's libmnl.
+SIDECAR_SRC := $(filter-out sidecar/mnl_static.c,$(wildcard sidecar/*.c))
 SIDECAR_OBJ := $(SIDECAR_SRC:%.c=$(B)/%.o)
 # Test drivers: small C programs that integration tests run against real
 # parts (the API server, network namespaces).
@@ -80,7 +84,8 @@ $(LIB): $(LIB_OBJ)
 $(CLI): $(CLI_SRC:%.c=$(B)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(SIDECAR_OBJ): CFLAGS += $(shell pkg-config --cflags $(SIDECAR_PKGS))
+$(SIDECAR_OBJ) $(B)/sidecar/mnl_static.o: \
+	CFLAGS += $(shell pkg-config --cflags $(SIDECAR_PKGS))
 
 $(SIDECAR): $(SIDECAR_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
@@ -88,18 +93,19 @@ $(SIDECAR): $(SIDECAR_OBJ) $(LIB)
 
 # The injector as one static binary, for an image FROM scratch.  It uses
 # libnetfilter_queue's libmnl-based API only, so libnfnetlink is not
-# needed; but Debian ships no libmnl.a, and the static link needs one:
-# STATIC_DEPS names a directory whose lib/ holds it.
+# needed.  Debian ships no libmnl.a (and our mirror has no sources to
+# build one), so sidecar/mnl_static.c implements the part of libmnl that
+# this link needs, and it is linked here only: the dynamic build keeps
+# the system's libmnl.
 SIDECAR_STATIC := $(B)/faultline-sidecar-static
-STATIC_DEPS ?= $(HOME)/.cache/faultline/static-deps
 sidecar-static: $(SIDECAR_STATIC)
 	@strip -o $(SIDECAR_STATIC).stripped $(SIDECAR_STATIC)
 	@echo "$(SIDECAR_STATIC): $$(stat -c %s $(SIDECAR_STATIC).stripped)" \
 		"bytes stripped"
 
-$(SIDECAR_STATIC): $(SIDECAR_OBJ) $(LIB)
-	$(CC) -static $(LDFLAGS) -L$(STATIC_DEPS)/lib -o $@ $^ \
-		-lnetfilter_queue -lnftnl -lmnl -ljson-c -lyaml -lm -pthread
+$(SIDECAR_STATIC): $(SIDECAR_OBJ) $(B)/sidecar/mnl_static.o $(LIB)
+	$(CC) -static $(LDFLAGS) -o $@ $^ \
+		-lnetfilter_queue -lnftnl -ljson-c -lyaml -lm -pthread
 
 $(B)/tests/drivers/%: tests/drivers/%.c $(LIB)
 	@mkdir -p $(@D)
@@ -133,6 +139,7 @@ setup:
 test: setup lint
 	$(MAKE) SANITIZE=address,undefined unit
 	$(MAKE) all
+	$(MAKE) sidecar-static
 	@. "$$(scripts/setup.sh)" && \
 		"$$FAULTLINE_VENV/bin/pytest" -q tests/integration
 
@@ -140,8 +147,11 @@ lint:
 	scripts/lint.sh
 
 # Benchmarks print figures and never fail on a time.
-bench:
+bench: all
 	scripts/bench-kube.sh
+	@. "$$(scripts/setup.sh)" && cd tests/bench && \
+		"$$FAULTLINE_VENV/bin/python" bench_sidecar_resources.py && \
+		"$$FAULTLINE_VENV/bin/python" bench_sidecar_network.py
 
 FUZZ_SECONDS ?= 60
 fuzz: $(B)/gen/crd_schema.c
