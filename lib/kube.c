@@ -508,9 +508,9 @@ exec_child(int out_fd, char **argv, char **envp)
 }
 
 /* Reads the child's stdout until EOF, the cap or the deadline. */
-static int exec_read(int fd, struct fl_buf *out, const char **why)
+static int exec_read(int fd, struct fl_buf *out, double deadline,
+		     const char **why)
 {
-	double deadline = now_mono() + EXEC_TIMEOUT_MS / 1000.0;
 	char chunk[4096];
 
 	for (;;) {
@@ -544,6 +544,30 @@ static int exec_read(int fd, struct fl_buf *out, const char **why)
 	}
 }
 
+/* Reaps the plugin.  One that closed its output but does not exit is
+ * killed at the deadline, so that it cannot hang the client.  With
+ * SIGCHLD ignored there is no status to wait for (ECHILD): *status
+ * stays as it was. */
+static void exec_wait(pid_t pid, double deadline, int *status, const char **why)
+{
+	for (;;) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+
+		if (w == pid || (w < 0 && errno != EINTR))
+			return;
+		if (w == 0 && now_mono() >= deadline) {
+			kill(pid, SIGKILL);
+			if (!*why)
+				*why = "did not exit in time";
+			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+				;
+			return;
+		}
+		if (w == 0)
+			sleep_s(0.01);
+	}
+}
+
 /* Takes the credential out of the plugin's ExecCredential JSON. */
 static int exec_parse(fl_kube *k, const struct fl_buf *out,
 		      struct fl_kube_status *st)
@@ -572,7 +596,14 @@ static int exec_parse(fl_kube *k, const struct fl_buf *out,
 			   cmd, api ? api : "", k->cfg.exec_api_version);
 		goto out;
 	}
-	if (!(token && *token && token_ok(token)) && !(cert && key)) {
+	if (token && *token && !token_ok(token)) {
+		set_status(st, 0, "Unauthorized",
+			   "exec plugin '%s': status.token holds control "
+			   "characters",
+			   cmd);
+		goto out;
+	}
+	if (!(token && *token) && !(cert && key)) {
 		set_status(st, 0, "Unauthorized",
 			   "exec plugin '%s': status has neither a token nor "
 			   "clientCertificateData and clientKeyData",
@@ -604,6 +635,7 @@ out:
 static int run_exec(fl_kube *k, struct fl_kube_status *st)
 {
 	char **argv = exec_argv(k), **envp = exec_envp(k), **e;
+	double deadline = now_mono() + EXEC_TIMEOUT_MS / 1000.0;
 	const char *why = NULL;
 	struct fl_buf out;
 	int fds[2], status = 0, rc = -1;
@@ -627,11 +659,10 @@ static int run_exec(fl_kube *k, struct fl_kube_status *st)
 			   strerror(errno));
 		goto out;
 	}
-	if (exec_read(fds[0], &out, &why) < 0)
+	if (exec_read(fds[0], &out, deadline, &why) < 0)
 		kill(pid, SIGKILL);
 	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	exec_wait(pid, deadline, &status, &why);
 	k->exec.runs++;
 	if (why) {
 		set_status(st, 0, "Unauthorized", "exec plugin '%s' %s",
@@ -1081,22 +1112,31 @@ static int setup_tls(fl_kube *k, char *err, size_t errlen)
 			 c->insecure_skip_verify ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST,
 			 c->insecure_skip_verify ? 0L : 2L);
-	if (c->ca_data) {
+	/* A named CA is the only one trusted, as in client-go: libcurl
+	 * would otherwise also trust its built-in CA folder (every public
+	 * CA), whatever CAINFO says. */
+	if (c->ca_data || c->ca_file)
+		rc = curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	if (rc == CURLE_OK && c->ca_data) {
 		struct curl_blob blob = {.data = c->ca_data,
 					 .len = strlen(c->ca_data),
 					 .flags = CURL_BLOB_COPY};
 
 		rc = curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-	} else if (c->ca_file) {
+	} else if (rc == CURLE_OK && c->ca_file) {
 		rc = curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	}
-	if (rc == CURLE_OK && c->cert_data) {
+	/* The certificate and its key each come from a file or from text,
+	 * independently: client-certificate-data with client-key (a file)
+	 * is a valid kubeconfig. */
+	if (rc == CURLE_OK && c->cert_data)
 		set_blob(h, CURLOPT_SSLCERT_BLOB, c->cert_data);
+	else if (rc == CURLE_OK && c->cert_file)
+		rc = curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
+	if (rc == CURLE_OK && c->key_data)
 		set_blob(h, CURLOPT_SSLKEY_BLOB, c->key_data);
-	} else if (rc == CURLE_OK && c->cert_file) {
-		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
+	else if (rc == CURLE_OK && c->key_file)
 		rc = curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
-	}
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "cannot set up tls for %s: %s", c->server,
 			 curl_easy_strerror(rc));

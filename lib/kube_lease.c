@@ -216,8 +216,14 @@ static int try_acquire_or_renew(struct fl_kube_lease *l, int64_t now_ms,
 	observe(l, lease, now_ms);
 	spec = fl_json_get(lease, "spec");
 	dur = fl_json_get(spec, "leaseDurationSeconds");
-	duration_ms =
-		(dur ? json_object_get_int64(dur) : l->lease_duration_s) * 1000;
+	duration_ms = dur ? json_object_get_int64(dur) : l->lease_duration_s;
+	/* The record is the server's word: keep the product (and the sum
+	 * the decision makes with it) from overflowing. */
+	if (duration_ms < 0)
+		duration_ms = 0;
+	else if (duration_ms > INT32_MAX)
+		duration_ms = INT32_MAX;
+	duration_ms *= 1000;
 	act = fl_kube_lease_decide(fl_json_str(spec, "holderIdentity"), l->id,
 				   l->observed_ms, duration_ms, now_ms);
 	if (act == FL_LEASE_WAIT) {

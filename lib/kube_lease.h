@@ -18,7 +18,10 @@
  * sooner than lease_duration after it saw that renewal.  So that the two
  * never overlap, give the lease its own client whose timeout_ms times
  * (max_retries + 1) stays well below lease_duration - renew_deadline
- * (with the defaults, under 5 s: e.g. 2000 ms and one retry).
+ * (with the defaults, under 5 s: e.g. 2000 ms and one retry).  A retried
+ * call also waits as long as the server's Retry-After asks (up to a
+ * minute), which no such budget covers: the safest lease client does not
+ * retry at all (max_retries < 0), as the next tick retries anyway.
  */
 #ifndef FL_KUBE_LEASE_H
 #define FL_KUBE_LEASE_H

@@ -279,6 +279,33 @@ static int add_param(struct fl_buf *q, const char *key, const char *value)
  * holding a reference to every object) and the snapshot's
  * resourceVersion into rv.  Returns 0, or -1 with *st filled.
  */
+/*
+ * A server that keeps answering with more pages, or with the same
+ * continue token, must not grow the list without end.
+ */
+#define LIST_MAX_ITEMS 1000000
+#define FL_XSTR(x) #x
+#define FL_STR(x) FL_XSTR(x)
+
+static int list_runs_away(const struct fl_kube_reflector *r,
+			  struct json_object *items, const char *cont,
+			  const char *next, struct fl_kube_status *st)
+{
+	const char *why = NULL;
+
+	if (json_object_array_length(items) > LIST_MAX_ITEMS)
+		why = "has more than " FL_STR(LIST_MAX_ITEMS) " items";
+	else if (cont && next && strcmp(cont, next) == 0)
+		why = "repeats its continue token";
+	if (!why)
+		return 0;
+	st->code = 0;
+	snprintf(st->reason, sizeof(st->reason), "ResponseTooLarge");
+	snprintf(st->message, sizeof(st->message), "list of %s %s",
+		 r->ref.resource, why);
+	return -1;
+}
+
 static int list_all(struct fl_kube_reflector *r, struct json_object **items,
 		    char *rv, size_t rvlen, struct fl_kube_status *st)
 {
@@ -316,6 +343,10 @@ static int list_all(struct fl_kube_reflector *r, struct json_object **items,
 		if (prv && strlen(prv) < rvlen)
 			memcpy(rv, prv, strlen(prv) + 1);
 		next = fl_json_str(meta, "continue");
+		if (list_runs_away(r, *items, cont, next, st)) {
+			json_object_put(page);
+			goto out;
+		}
 		free(cont);
 		cont = next && next[0] ? fl_strdup(next) : NULL;
 		json_object_put(page);

@@ -188,6 +188,69 @@ static void test_exec(void **state)
 	free(dir);
 }
 
+/* A certificate as text with its key as a file (and the other way
+ * round) is a valid kubeconfig: each half is set on its own. */
+static void test_mixed_cert_and_key(void **state)
+{
+	struct fl_kube_config c = {0};
+	char *dir = fixture_dir();
+	char *key = fl_asprintf("%s/certs/client.key", dir);
+	char *crt = fl_asprintf("%s/certs/client.crt", dir);
+	char err[256] = "";
+	fl_kube *k;
+
+	(void)state;
+	c.server = "https://127.0.0.1:1";
+	c.cert_data = "-----BEGIN CERTIFICATE-----";
+	c.key_file = key;
+	k = fl_kube_new(&c, NULL, err, sizeof(err));
+	assert_non_null(k);
+	fl_kube_free(k);
+
+	c.cert_data = NULL;
+	c.key_file = NULL;
+	c.cert_file = crt;
+	c.key_data = "-----BEGIN PRIVATE KEY-----";
+	k = fl_kube_new(&c, NULL, err, sizeof(err));
+	assert_non_null(k);
+	fl_kube_free(k);
+	free(key);
+	free(crt);
+	free(dir);
+}
+
+/* A token from the exec plugin goes into a header line: one with a line
+ * break is refused even when a certificate pair comes with it. */
+static void test_exec_token_control_chars(void **state)
+{
+	static char *args[] = {
+		"-c",
+		"printf '%s' '{\"kind\":\"ExecCredential\",\"apiVersion\":"
+		"\"client.authentication.k8s.io/v1\",\"status\":{\"token\":"
+		"\"a\\r\\nX-Evil: 1\",\"clientCertificateData\":\"c\","
+		"\"clientKeyData\":\"k\"}}'",
+		NULL};
+	struct fl_kube_config c = {0};
+	struct fl_kube_ref ref = {.version = "v1", .resource = "pods"};
+	struct fl_kube_status st;
+	char err[256] = "";
+	fl_kube *k;
+
+	(void)state;
+	c.server = "http://127.0.0.1:1";
+	c.exec_command = "/bin/sh";
+	c.exec_args = args;
+	c.exec_api_version = "client.authentication.k8s.io/v1";
+	k = fl_kube_new(&c, NULL, err, sizeof(err));
+	assert_non_null(k);
+	assert_int_equal(fl_kube_get(k, &ref, NULL, &st), -1);
+	assert_int_equal(st.code, 0);
+	assert_string_equal(st.reason, "Unauthorized");
+	assert_non_null(strstr(st.message, "control characters"));
+	fl_kube_status_release(&st);
+	fl_kube_free(k);
+}
+
 static void test_errors_name_the_field(void **state)
 {
 	(void)state;
@@ -775,6 +838,8 @@ int main(void)
 		cmocka_unit_test(test_inline_data),
 		cmocka_unit_test(test_token_and_token_file),
 		cmocka_unit_test(test_exec),
+		cmocka_unit_test(test_mixed_cert_and_key),
+		cmocka_unit_test(test_exec_token_control_chars),
 		cmocka_unit_test(test_errors_name_the_field),
 		cmocka_unit_test(test_in_cluster),
 		cmocka_unit_test(test_paths),
