@@ -45,6 +45,11 @@ static int read_bytes(struct json_object *params, const char *key,
 	return 0;
 }
 
+static uint64_t clamp_bytes(uint64_t v)
+{
+	return v > MAX_BYTES ? MAX_BYTES : v;
+}
+
 static int bandwidth_parse(struct json_object *params, void *state,
 			   struct fl_errors *errs)
 {
@@ -64,14 +69,16 @@ static int bandwidth_parse(struct json_object *params, void *state,
 	if (read_bytes(params, "burst", &b->rate.burst, errs) < 0 ||
 	    read_bytes(params, "limit", &b->rate.limit, errs) < 0)
 		return -1;
+	/* The defaults grow with the rate, which the schema lets reach
+	 * 10^18 bits a second: they stop at the largest u32. */
 	if (!b->rate.burst)
-		b->rate.burst =
-			(uint32_t)(b->rate.bytes_per_sec / 100 > MIN_BURST
-					   ? b->rate.bytes_per_sec / 100
-					   : MIN_BURST);
+		b->rate.burst = (uint32_t)clamp_bytes(
+			b->rate.bytes_per_sec / 100 > MIN_BURST
+				? b->rate.bytes_per_sec / 100
+				: MIN_BURST);
 	if (!b->rate.limit)
-		b->rate.limit =
-			b->rate.burst + (uint32_t)(b->rate.bytes_per_sec / 10);
+		b->rate.limit = (uint32_t)clamp_bytes(
+			(uint64_t)b->rate.burst + b->rate.bytes_per_sec / 10);
 	return rc;
 }
 
@@ -79,27 +86,36 @@ static int bandwidth_revert(void *state, struct fl_fault_ctx *ctx)
 {
 	struct bandwidth *b = state;
 	struct fl_nl nl;
-	int rc = 0, i;
+	int i, left;
 
 	if (!b->negress && !b->ningress)
 		goto out;
 	if (fl_nl_open(&nl, NETLINK_ROUTE, ctx->err, sizeof(ctx->err)) < 0)
 		return -1;
-	for (i = 0; i < b->negress; i++)
+
+	/* What would not go stays listed, so that a second revert tries
+	 * it again, and its beacon stays with it. */
+	for (i = left = 0; i < b->negress; i++) {
 		if (fl_tc_unplace(&nl, b->egress[i], &b->at[i], ctx->err,
-				  sizeof(ctx->err)) < 0)
-			rc = -1;
-	for (i = 0; i < b->ningress; i++)
+				  sizeof(ctx->err)) < 0) {
+			b->at[left] = b->at[i];
+			b->egress[left++] = b->egress[i];
+		}
+	}
+	b->negress = left;
+	for (i = left = 0; i < b->ningress; i++)
 		if (fl_tc_ifb_detach(&nl, b->ingress[i], ctx->err,
 				     sizeof(ctx->err)) < 0)
-			rc = -1;
-	b->negress = b->ningress = 0;
+			b->ingress[left++] = b->ingress[i];
+	b->ningress = left;
 	fl_nl_close(&nl);
+	if (b->negress || b->ningress)
+		return -1;
 out:
 	/* The beacons go last: until our qdiscs and devices are gone, they
 	 * tell a sweep that these are a live instance's. */
 	fl_nl_close(&b->owner);
-	return rc;
+	return 0;
 }
 
 /* Shapes what leaves ifindex: at the root, guarded by our beacon, or,
@@ -125,11 +141,12 @@ static int shape_egress(struct bandwidth *b, struct fl_nl *nl, int ifindex,
 				      sizeof(ctx->err)) < 0) {
 		return -1;
 	}
-	if (fl_tc_shape(nl, ifindex, at, &b->rate, &b->scope, 0, ctx->err,
-			sizeof(ctx->err)) < 0)
-		return -1;
+
+	/* Listed before it is tried: if a partial shaper cannot be taken
+	 * back here, revert takes it (an absent one is no error). */
 	b->egress[b->negress++] = ifindex;
-	return 0;
+	return fl_tc_shape(nl, ifindex, at, &b->rate, &b->scope, 0, ctx->err,
+			   sizeof(ctx->err));
 }
 
 static int shape_link(struct bandwidth *b, struct fl_nl *nl, int ifindex,

@@ -41,6 +41,7 @@ struct disk_stress {
 	int64_t fill;	   /* bytes the file takes */
 	int64_t io_region; /* bytes the workers write over */
 	int created;
+	char key[64]; /* the record's name, fl_state_key() */
 	struct fl_workers w;
 };
 
@@ -144,20 +145,23 @@ static void churn(size_t index, void *arg)
 
 static int disk_apply(void *state, struct fl_fault_ctx *ctx)
 {
+	static unsigned uses;
 	struct disk_stress *s = state;
 	struct json_object *rec;
 	struct fl_cgroup cg;
 	int fd, rc;
 
+	if (!s->key[0])
+		fl_state_key(ctx->tag, &uses, s->key, sizeof(s->key));
 	snprintf(s->file, sizeof(s->file), "%s/" FILL_PREFIX "%s", s->path,
-		 ctx->tag);
+		 s->key);
 	if (plan(s, ctx) < 0 ||
 	    fl_cgroup_resolve(&cg, ctx->cgroup_dir, ctx->target_pid, ctx->err,
 			      sizeof(ctx->err)) < 0)
 		return -1;
 	rec = json_object_new_object();
 	json_object_object_add(rec, "file", json_object_new_string(s->file));
-	rc = fl_state_save(ctx->tag, KIND, rec, ctx->err, sizeof(ctx->err));
+	rc = fl_state_save(s->key, KIND, rec, ctx->err, sizeof(ctx->err));
 	json_object_put(rec);
 	if (rc < 0)
 		return -1;
@@ -166,7 +170,7 @@ static int disk_apply(void *state, struct fl_fault_ctx *ctx)
 		snprintf(ctx->err, sizeof(ctx->err),
 			 "cannot create '%.300s': %s", s->file,
 			 strerror(errno));
-		fl_state_drop(ctx->tag, KIND);
+		fl_state_drop(s->key, KIND);
 		return -1;
 	}
 	s->created = 1;
@@ -197,7 +201,7 @@ static int disk_revert(void *state, struct fl_fault_ctx *ctx)
 		return -1;
 	}
 	s->created = 0;
-	fl_state_drop(ctx->tag, KIND);
+	fl_state_drop(s->key, KIND);
 	return 0;
 }
 

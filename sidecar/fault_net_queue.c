@@ -125,7 +125,7 @@ int fl_netq_revert(void *state, struct fl_fault_ctx *ctx)
 {
 	struct fl_netq *q = state;
 	struct fl_nl nl;
-	int rc = 0, i;
+	int rc = 0, i, left = 0;
 
 	/* The rules go first: while they are still there with nobody
 	 * listening, bypass lets packets through anyway. */
@@ -137,13 +137,18 @@ int fl_netq_revert(void *state, struct fl_fault_ctx *ctx)
 		if (fl_nl_open(&nl, NETLINK_ROUTE, ctx->err, sizeof(ctx->err)) <
 		    0)
 			return -1;
+
+		/* A qdisc that would not go stays listed, so that a
+		 * second revert tries it again. */
 		for (i = 0; i < q->nnetem; i++)
 			if (fl_tc_unroot(&nl, q->netem_if[i], ctx->err,
 					 sizeof(ctx->err)) < 0)
-				rc = -1;
+				q->netem_if[left++] = q->netem_if[i];
 		fl_nl_close(&nl);
-		q->nnetem = 0;
+		q->nnetem = left;
 	}
+	if (q->nnetem)
+		return -1;
 
 	/* The beacons go last: until our qdiscs are gone, they tell a
 	 * sweep that these are a live instance's. */
@@ -234,9 +239,13 @@ int fl_net_beacon_ours(int ifindex, const char *tag, char *err, size_t n)
 	return rc;
 }
 
+/* A beacon we could not see (more live tables than the list holds) may
+ * be alive: the sweep then leaves the thing alone. */
 static int beacon_alive(const char *beacon, void *arg)
 {
-	return fl_nft_is_live(arg, beacon);
+	const struct fl_nft_live *live = arg;
+
+	return live->overflow || fl_nft_is_live(live, beacon);
 }
 
 int fl_net_sweep(struct fl_fault_ctx *ctx)

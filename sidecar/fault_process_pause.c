@@ -27,7 +27,8 @@ struct process_pause {
 	const char *name; /* points into the spec */
 	struct fl_proc_ref refs[MAX_PROCS];
 	int n;
-	int saved; /* the state record exists */
+	int saved;    /* the state record exists */
+	char key[64]; /* the record's name, fl_state_key() */
 };
 
 static int pause_parse(struct json_object *params, void *state,
@@ -58,16 +59,22 @@ static struct json_object *refs_json(const struct fl_proc_ref *refs, int n)
 	return arr;
 }
 
-/* Continues every process of refs that is still the one we stopped;
- * returns how many. */
-static int resume(const struct fl_proc_ref *refs, int n)
+/* Continues every process of refs that is still the one we stopped.
+ * Returns how many were continued; *failed counts those still alive that
+ * could not be (errno tells why). */
+static int resume(const struct fl_proc_ref *refs, int n, int *failed)
 {
 	int i, count = 0;
 
-	for (i = 0; i < n; i++)
-		if (fl_proc_ref_alive(&refs[i]) &&
-		    kill(refs[i].pid, SIGCONT) == 0)
+	*failed = 0;
+	for (i = 0; i < n; i++) {
+		if (!fl_proc_ref_alive(&refs[i]))
+			continue;
+		if (kill(refs[i].pid, SIGCONT) == 0)
 			count++;
+		else
+			(*failed)++;
+	}
 	return count;
 }
 
@@ -93,6 +100,7 @@ static void wait_stopped(const struct fl_proc_ref *refs, int n)
 
 static int pause_apply(void *state, struct fl_fault_ctx *ctx)
 {
+	static unsigned uses;
 	struct process_pause *s = state;
 	struct json_object *rec;
 	int i, rc;
@@ -106,9 +114,11 @@ static int pause_apply(void *state, struct fl_fault_ctx *ctx)
 		s->n = 0;
 		return -1;
 	}
+	if (!s->key[0])
+		fl_state_key(ctx->tag, &uses, s->key, sizeof(s->key));
 	rec = json_object_new_object();
 	json_object_object_add(rec, "procs", refs_json(s->refs, s->n));
-	rc = fl_state_save(ctx->tag, KIND, rec, ctx->err, sizeof(ctx->err));
+	rc = fl_state_save(s->key, KIND, rec, ctx->err, sizeof(ctx->err));
 	json_object_put(rec);
 	if (rc < 0)
 		return -1;
@@ -129,11 +139,21 @@ static int pause_apply(void *state, struct fl_fault_ctx *ctx)
 static int pause_revert(void *state, struct fl_fault_ctx *ctx)
 {
 	struct process_pause *s = state;
+	int failed;
 
 	if (!s->saved)
 		return 0;
-	resume(s->refs, s->n);
-	fl_state_drop(ctx->tag, KIND);
+	resume(s->refs, s->n, &failed);
+	if (failed) {
+		/* A process left stopped is a fault left behind: say so, and
+		 * keep the record so that a sweep tries again. */
+		snprintf(ctx->err, sizeof(ctx->err),
+			 "cannot continue %d stopped process%s called '%s': %s",
+			 failed, failed == 1 ? "" : "es", s->name,
+			 strerror(errno));
+		return -1;
+	}
+	fl_state_drop(s->key, KIND);
 	s->saved = 0;
 	return 0;
 }
@@ -143,9 +163,8 @@ static int sweep_record(struct json_object *rec, char *err, size_t errn)
 	struct json_object *procs = fl_json_get(rec, "procs");
 	struct fl_proc_ref refs[MAX_PROCS];
 	size_t i, n = fl_json_len(procs);
+	int failed;
 
-	(void)err;
-	(void)errn;
 	if (n > MAX_PROCS)
 		n = MAX_PROCS;
 	for (i = 0; i < n; i++) {
@@ -155,7 +174,13 @@ static int sweep_record(struct json_object *rec, char *err, size_t errn)
 		refs[i].starttime = (uint64_t)json_object_get_int64(
 			fl_json_get(r, "start"));
 	}
-	return resume(refs, (int)n);
+	n = (size_t)resume(refs, (int)n, &failed);
+	if (failed) {
+		snprintf(err, errn, "cannot continue %d stopped process%s: %s",
+			 failed, failed == 1 ? "" : "es", strerror(errno));
+		return -1;
+	}
+	return (int)n;
 }
 
 static int pause_sweep(struct fl_fault_ctx *ctx)

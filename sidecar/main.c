@@ -372,10 +372,11 @@ static int apply_all(struct run *r)
 			    r->ctx.err[0] ? r->ctx.err : "apply failed");
 
 		/* Apply undoes its own work when it fails; revert is safe
-		 * after a partial apply, so make sure of it quietly. */
+		 * after a partial apply, so make sure of it quietly.  When
+		 * even that fails, something may be left: revert_all()
+		 * tries again and reports it in the exit code. */
 		if (f->ops->revert(f->state, &r->ctx) < 0)
-			emit_failed(f->ops->kind, r->ctx.tag, (long)i,
-				    r->ctx.err);
+			f->applied = 1;
 		return -1;
 	}
 	return 0;

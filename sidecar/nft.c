@@ -631,6 +631,8 @@ static int list_cb(const struct nlmsghdr *nlh, void *data)
 		if (l->live && l->live->n < FL_NFT_LIVE_MAX)
 			snprintf(l->live->name[l->live->n++],
 				 sizeof(l->live->name[0]), "%s", name);
+		else if (l->live)
+			l->live->overflow = 1;
 	} else if (l->n < SWEEP_MAX) {
 		l->t[l->n].fam =
 			(int)nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY);
@@ -710,6 +712,7 @@ int fl_nft_live(struct fl_nft_live *out, char *err, size_t n)
 	int rc = -1;
 
 	out->n = 0;
+	out->overflow = 0;
 	l->live = out;
 	if (fl_nl_open(&nl, NETLINK_NETFILTER, err, n) == 0) {
 		rc = list_tables(&nl, l, err, n);

@@ -78,6 +78,7 @@ int fl_nft_beacon_drop(struct fl_nl *owner, const char *name, char *err,
 struct fl_nft_live {
 	char name[FL_NFT_LIVE_MAX][64];
 	size_t n;
+	int overflow; /* more were live than name holds */
 };
 
 /* Fills out; returns 0, or -1 with err. */

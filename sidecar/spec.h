@@ -30,7 +30,8 @@
 struct fl_spec_fault {
 	const struct fl_fault_ops *ops;
 	void *state; /* ops->state_size bytes, owned here */
-	int applied; /* apply() succeeded and revert() has not */
+	int applied; /* apply() succeeded (or a failed apply could not be
+		       * undone) and revert() has not */
 	int parsed;  /* parse() succeeded: release() is due */
 };
 

@@ -67,6 +67,16 @@ int fl_state_save(const char *tag, const char *kind, struct json_object *rec,
 	return rc;
 }
 
+void fl_state_key(const char *tag, unsigned *uses, char *out, size_t n)
+{
+	unsigned k = (*uses)++;
+
+	if (k == 0)
+		snprintf(out, n, "%s", tag);
+	else
+		snprintf(out, n, "%s-%u", tag, k);
+}
+
 void fl_state_drop(const char *tag, const char *kind)
 {
 	char path[PATH_MAX];

@@ -24,6 +24,12 @@ const char *fl_state_dir(void);
 int fl_state_save(const char *tag, const char *kind, struct json_object *rec,
 		  char *err, size_t errn);
 
+/* A record name for one fault of kind in this run: the tag for the
+ * first, "<tag>-<n>" for the n+1st, so that two faults of one kind in a
+ * spec never share (and overwrite) a record.  uses counts the kind's
+ * faults in this process; out holds at least 48 bytes. */
+void fl_state_key(const char *tag, unsigned *uses, char *out, size_t n);
+
 /* Removes the record of (tag, kind); no error when there is none. */
 void fl_state_drop(const char *tag, const char *kind);
 

@@ -279,6 +279,27 @@ void fl_workers_stop(struct fl_workers *w)
 	w->n = 0;
 }
 
+/* Nonzero when pid runs the sidecar's program: a worker is forked, never
+ * exec'd, so its argv[0] is still the sidecar's.  Someone else's process
+ * that happens to be called "fl-..." is not ours to kill. */
+static int runs_sidecar(pid_t pid)
+{
+	char path[64], cmd[4096], base[256];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	len = read(fd, cmd, sizeof(cmd));
+	close(fd);
+	if (len <= 0)
+		return 0;
+	fl_proc_argv0_base(cmd, (size_t)len, base, sizeof(base));
+	return strncmp(base, SIDECAR_COMM, strlen(SIDECAR_COMM)) == 0;
+}
+
 static int kill_straggler(const struct fl_proc_stat *st, void *arg)
 {
 	struct fl_proc_stat parent;
@@ -286,7 +307,7 @@ static int kill_straggler(const struct fl_proc_stat *st, void *arg)
 
 	if (strncmp(st->comm, FL_WORKER_PREFIX, strlen(FL_WORKER_PREFIX)) !=
 		    0 ||
-	    st->state == 'Z' || st->state == 'X')
+	    st->state == 'Z' || st->state == 'X' || !runs_sidecar(st->pid))
 		return 0;
 	if (fl_proc_stat_read(st->ppid, &parent) == 0 &&
 	    strcmp(parent.comm, SIDECAR_COMM) == 0 && parent.state != 'Z')

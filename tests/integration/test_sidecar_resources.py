@@ -577,3 +577,54 @@ def test_sigkill_then_sweep_leaves_nothing(sidecar, state_dir, tmpfs,
         assert proc_state(p.pid) in "SR", "iteration %d" % i
     print("50 SIGKILLs, %d of them before every fault was applied"
           % mid_apply)
+
+
+def test_two_faults_of_one_kind_keep_two_records(sidecar, state_dir, tmpfs,
+                                                 victim):
+    """Each fault has its own state record: after a SIGKILL, a sweep
+    continues the processes of both pauses and deletes both fills."""
+    name, p = victim
+    other = "victim-" + uuid.uuid4().hex[:8]
+    q = subprocess.Popen([other, "600"], executable="/bin/sleep")
+    run = Run(sidecar, spec(tag(), [
+        ("processPause", {"process": name}),
+        ("processPause", {"process": other}),
+        ("diskStress", {"path": str(tmpfs), "size": "1Mi"}),
+        ("diskStress", {"path": str(tmpfs), "size": "1Mi"}),
+    ]))
+    try:
+        run.wait_applied()
+        assert proc_state(p.pid) == "T" and proc_state(q.pid) == "T"
+        assert len(list(state_dir.iterdir())) == 4
+        assert len(list(tmpfs.iterdir())) == 2
+        run.p.kill()
+        run.p.communicate()
+        sw = subprocess.run([str(sidecar), "sweep"], capture_output=True,
+                            text=True, timeout=20)
+        assert sw.returncode == 0, sw.stderr
+        assert proc_state(p.pid) in "SR"
+        assert proc_state(q.pid) in "SR"
+    finally:
+        run.kill()
+        q.send_signal(signal.SIGCONT)
+        q.kill()
+        q.wait()
+
+
+def test_sweep_spares_other_programs_called_fl(sidecar, state_dir,
+                                               tmp_path):
+    """A sweep kills orphaned workers of ours, not whatever else happens
+    to be called fl-something."""
+    # The kernel names a process after the file it executed.
+    exe = tmp_path / ("fl-" + uuid.uuid4().hex[:8])
+    exe.symlink_to("/bin/sleep")
+    p = subprocess.Popen([str(exe), "600"])
+    try:
+        assert workers(exe.name[3:]) == [p.pid]
+        sw = subprocess.run([str(sidecar), "sweep"], capture_output=True,
+                            text=True, timeout=20)
+        assert sw.returncode == 0, sw.stderr
+        assert p.poll() is None, "sweep killed an unrelated process"
+    finally:
+        p.kill()
+        p.wait()

@@ -220,6 +220,38 @@ static void test_bandwidth_defaults(void **state)
 	release("bandwidth", st);
 }
 
+/* A fast rate must not wrap the u32 defaults into a small bucket or a
+ * queue shorter than the bucket. */
+static void test_bandwidth_defaults_saturate(void **state)
+{
+	static const char *const params[] = {
+		"{\"rate\": \"999999999gbit\"}",
+		"{\"rate\": \"400gbit\"}",
+		"{\"rate\": \"1mbit\", \"burst\": \"4294967295\"}",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		const struct fl_fault_ops *ops = fl_fault_ops_find("bandwidth");
+		struct json_object *out = json_object_new_object();
+		struct fl_errors errs = {0};
+		int64_t burst, limit;
+		void *st;
+
+		assert_int_equal(parse("bandwidth", params[i], &st, &errs), 0);
+		ops->status(st, out);
+		burst = json_object_get_int64(
+			json_object_object_get(out, "burst"));
+		limit = json_object_get_int64(
+			json_object_object_get(out, "limit"));
+		assert_true(burst >= 16384 && burst <= 0xffffffffll);
+		assert_true(limit >= burst && limit <= 0xffffffffll);
+		json_object_put(out);
+		release("bandwidth", st);
+	}
+}
+
 static void test_builder_refuses_to_overflow(void **state)
 {
 	static struct fl_nlmsg m;
@@ -271,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_every_network_kind_is_registered),
 		cmocka_unit_test(test_kind_parse_errors),
 		cmocka_unit_test(test_bandwidth_defaults),
+		cmocka_unit_test(test_bandwidth_defaults_saturate),
 		cmocka_unit_test(test_builder_refuses_to_overflow),
 		cmocka_unit_test(test_extack_is_read),
 	};
