@@ -494,12 +494,16 @@ static char **exec_argv(fl_kube *k)
 	return argv;
 }
 
-/* In the child: stdin from /dev/null, stdout into the pipe, no shell. */
+/* In the child: a process group of its own, so that whatever the plugin
+ * starts can be killed with it; stdin from /dev/null, stdout into the
+ * pipe, no shell. */
 static void __attribute__((noreturn))
 exec_child(int out_fd, char **argv, char **envp)
 {
-	int null = open("/dev/null", O_RDONLY);
+	int null;
 
+	setpgid(0, 0);
+	null = open("/dev/null", O_RDONLY);
 	if (null >= 0)
 		dup2(null, STDIN_FILENO);
 	dup2(out_fd, STDOUT_FILENO);
@@ -544,6 +548,15 @@ static int exec_read(int fd, struct fl_buf *out, double deadline,
 	}
 }
 
+/* Kills the plugin and everything in its process group: a plugin that
+ * is a shell script may leave children holding our pipe open.  The group
+ * outlives the plugin until we reap it, so its id is still ours. */
+static void exec_kill(pid_t pid)
+{
+	if (kill(-pid, SIGKILL) < 0)
+		kill(pid, SIGKILL);
+}
+
 /* Reaps the plugin.  One that closed its output but does not exit is
  * killed at the deadline, so that it cannot hang the client.  With
  * SIGCHLD ignored there is no status to wait for (ECHILD): *status
@@ -556,7 +569,7 @@ static void exec_wait(pid_t pid, double deadline, int *status, const char **why)
 		if (w == pid || (w < 0 && errno != EINTR))
 			return;
 		if (w == 0 && now_mono() >= deadline) {
-			kill(pid, SIGKILL);
+			exec_kill(pid);
 			if (!*why)
 				*why = "did not exit in time";
 			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
@@ -659,8 +672,12 @@ static int run_exec(fl_kube *k, struct fl_kube_status *st)
 			   strerror(errno));
 		goto out;
 	}
+
+	/* The child does the same: whichever runs first, the group exists
+	 * before we might kill it.  EACCES means it already has exec'd. */
+	setpgid(pid, pid);
 	if (exec_read(fds[0], &out, deadline, &why) < 0)
-		kill(pid, SIGKILL);
+		exec_kill(pid);
 	close(fds[0]);
 	exec_wait(pid, deadline, &status, &why);
 	k->exec.runs++;

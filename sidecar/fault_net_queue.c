@@ -39,6 +39,31 @@ static int netem_fits(struct fl_netq *q, const struct fl_fault_ctx *ctx)
 	return 1;
 }
 
+/* Removes the netem qdiscs that a failed try_netem() installed.  A
+ * qdisc that would not go stays listed, with its beacon still held, so
+ * that revert tries it again (or, if we die, a sweep finds it); then
+ * ctx->err has the kernel's message and -1 is returned. */
+static int undo_netem(struct fl_netq *q, struct fl_nl *nl,
+		      struct fl_fault_ctx *ctx)
+{
+	int i, left = 0;
+
+	for (i = 0; i < q->nnetem; i++)
+		if (fl_tc_unroot(nl, q->netem_if[i], ctx->err,
+				 sizeof(ctx->err)) < 0)
+			q->netem_if[left++] = q->netem_if[i];
+	q->nnetem = left;
+	if (left)
+		return -1;
+
+	fl_nl_close(&q->owner);
+	return 0;
+}
+
+/* Installs netem on every target link.  Returns 0 when it is in place;
+ * -1 with why_not_netem filled and nothing left, so that NFQUEUE may
+ * take over; -2 with ctx->err when a netem could not be undone, since
+ * NFQUEUE on top of a stray netem would double the fault. */
 static int try_netem(struct fl_netq *q, struct fl_fault_ctx *ctx)
 {
 	struct fl_tc_link links[FL_TC_LINKS_MAX];
@@ -51,7 +76,6 @@ static int try_netem(struct fl_netq *q, struct fl_fault_ctx *ctx)
 				 .corrupt_corr = q->p.corrupt_corr,
 				 .dup = q->p.dup,
 				 .dup_corr = q->p.dup_corr};
-	char ignore[64];
 	struct fl_nl nl;
 	int k, i, rc = -1;
 
@@ -73,13 +97,8 @@ static int try_netem(struct fl_netq *q, struct fl_fault_ctx *ctx)
 	}
 	rc = k > 0 ? 0 : -1;
 out:
-	if (rc < 0) {
-		for (i = 0; i < q->nnetem; i++)
-			fl_tc_unroot(&nl, q->netem_if[i], ignore,
-				     sizeof(ignore));
-		q->nnetem = 0;
-		fl_nl_close(&q->owner);
-	}
+	if (rc < 0 && undo_netem(q, &nl, ctx) < 0)
+		rc = -2;
 	fl_nl_close(&nl);
 	return rc;
 }
@@ -110,11 +129,14 @@ static int apply_nfqueue(struct fl_netq *q, struct fl_fault_ctx *ctx)
 int fl_netq_apply(void *state, struct fl_fault_ctx *ctx)
 {
 	struct fl_netq *q = state;
+	int rc = try_netem(q, ctx);
 
-	if (try_netem(q, ctx) == 0) {
+	if (rc == 0) {
 		q->engine = "netem";
 		return 0;
 	}
+	if (rc == -2)
+		return -1;
 	if (apply_nfqueue(q, ctx) < 0)
 		return -1;
 	q->engine = "nfqueue";

@@ -66,9 +66,7 @@ static int kill_apply(void *state, struct fl_fault_ctx *ctx)
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (!fl_proc_ref_alive(&found[i]))
-			continue;
-		if (kill(found[i].pid, s->sig) == 0)
+		if (fl_proc_signal(&found[i], s->sig) == 0)
 			s->killed[s->nkilled++] = found[i];
 		else if (errno != ESRCH) {
 			snprintf(ctx->err, sizeof(ctx->err),

@@ -68,11 +68,9 @@ static int resume(const struct fl_proc_ref *refs, int n, int *failed)
 
 	*failed = 0;
 	for (i = 0; i < n; i++) {
-		if (!fl_proc_ref_alive(&refs[i]))
-			continue;
-		if (kill(refs[i].pid, SIGCONT) == 0)
+		if (fl_proc_signal(&refs[i], SIGCONT) == 0)
 			count++;
-		else
+		else if (errno != ESRCH)
 			(*failed)++;
 	}
 	return count;
@@ -124,8 +122,7 @@ static int pause_apply(void *state, struct fl_fault_ctx *ctx)
 		return -1;
 	s->saved = 1;
 	for (i = 0; i < s->n; i++) {
-		if (!fl_proc_ref_alive(&s->refs[i]) ||
-		    kill(s->refs[i].pid, SIGSTOP) == 0 || errno == ESRCH)
+		if (fl_proc_signal(&s->refs[i], SIGSTOP) == 0 || errno == ESRCH)
 			continue;
 		snprintf(ctx->err, sizeof(ctx->err),
 			 "cannot stop '%s' (pid %d): %s", s->name,

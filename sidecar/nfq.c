@@ -55,6 +55,7 @@ struct fl_nfq {
 	int started;
 	struct held *heap; /* min-heap on (due_ns, seq), FL_NFQ_HELD slots */
 	size_t nheld;
+	size_t held_bytes; /* sum of the held copies' len */
 	uint64_t arrivals;
 	uint64_t rng;
 	double last_delay, last_loss, last_corrupt, last_dup;
@@ -164,13 +165,20 @@ static void verdict(struct fl_nfq *q, uint32_t id, int v, const void *data,
 		;
 }
 
+static void release(struct fl_nfq *q, struct held *h)
+{
+	verdict(q, h->id, NF_ACCEPT, h->data, h->len);
+	if (h->data)
+		q->held_bytes -= h->len;
+	free(h->data);
+}
+
 static void release_due(struct fl_nfq *q, int64_t now)
 {
 	while (q->nheld && q->heap[0].due_ns <= now) {
 		struct held h = heap_pop(q);
 
-		verdict(q, h.id, NF_ACCEPT, h.data, h.len);
-		free(h.data);
+		release(q, &h);
 	}
 }
 
@@ -220,6 +228,14 @@ static int64_t draw_delay_ns(struct fl_nfq *q)
 	return us <= 0 ? 0 : (int64_t)(us * 1000);
 }
 
+int fl_nfq_may_hold(size_t nheld, size_t held_bytes, uint32_t copy_len)
+{
+	if (nheld >= FL_NFQ_HELD)
+		return 0;
+	return held_bytes <= FL_NFQ_HELD_BYTES &&
+	       copy_len <= FL_NFQ_HELD_BYTES - held_bytes;
+}
+
 static void handle(struct fl_nfq *q, uint32_t id, uint8_t *pkt, uint32_t len)
 {
 	struct held h = {.id = id};
@@ -244,7 +260,7 @@ static void handle(struct fl_nfq *q, uint32_t id, uint8_t *pkt, uint32_t len)
 		verdict(q, id, NF_ACCEPT, changed ? pkt : NULL, len);
 		return;
 	}
-	if (q->nheld >= FL_NFQ_HELD) {
+	if (!fl_nfq_may_hold(q->nheld, q->held_bytes, changed ? len : 0)) {
 		count(&q->st.passed_full);
 		verdict(q, id, NF_ACCEPT, changed ? pkt : NULL, len);
 		return;
@@ -255,6 +271,7 @@ static void handle(struct fl_nfq *q, uint32_t id, uint8_t *pkt, uint32_t len)
 		h.data = fl_malloc(len);
 		memcpy(h.data, pkt, len);
 		h.len = len;
+		q->held_bytes += len;
 	}
 	count(&q->st.delayed);
 	heap_push(q, &h);
@@ -329,8 +346,7 @@ static void *run(void *arg)
 	while (q->nheld) {
 		struct held h = heap_pop(q);
 
-		verdict(q, h.id, NF_ACCEPT, h.data, h.len);
-		free(h.data);
+		release(q, &h);
 	}
 	return NULL;
 }

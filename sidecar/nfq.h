@@ -11,8 +11,9 @@
  * when due (latency).  Random draws are correlated like netem's: each
  * draw is a weighted mean of a fresh uniform number and the last draw.
  *
- * Bounds: at most FL_NFQ_HELD packets are held; beyond that, and when
- * the kernel's queue is full (fail-open), packets pass unharmed.  If the
+ * Bounds: at most FL_NFQ_HELD packets are held, and their changed copies
+ * take at most FL_NFQ_HELD_BYTES; beyond either, and when the kernel's
+ * queue is full (fail-open), packets pass unharmed.  If the
  * process dies, the rule's bypass flag makes the kernel accept packets
  * while nobody listens.
  */
@@ -23,6 +24,11 @@
 #include <stdint.h>
 
 #define FL_NFQ_HELD 8192
+/* Corruption with delay keeps a copy of each held packet, up to 64 KiB:
+ * FL_NFQ_HELD of them could reach 512 MiB and invite the OOM killer to
+ * end the injector in the middle of a fault.  32 MiB still holds 8192
+ * packets of a typical 1500-byte MTU. */
+#define FL_NFQ_HELD_BYTES (32u << 20)
 /* Queue numbers we try, from the first, until one is free. */
 #define FL_NFQ_FIRST 0xfa17u
 #define FL_NFQ_COUNT 64u
@@ -40,6 +46,11 @@ struct fl_nfq_stats {
 };
 
 struct fl_nfq;
+
+/* Whether one more packet may be held, given nheld packets already held
+ * whose copies take held_bytes, and copy_len bytes (0 for none) that
+ * this one would keep.  Returns 1 if so, 0 if it must pass unchanged. */
+int fl_nfq_may_hold(size_t nheld, size_t held_bytes, uint32_t copy_len);
 
 /* Binds a free queue number and starts the engine's thread.  Returns the
  * engine (free it with fl_nfq_stop()), or NULL with err filled. */

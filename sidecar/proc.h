@@ -44,6 +44,14 @@ int fl_proc_is_named(const struct fl_proc_stat *st, const char *name);
 /* Nonzero when ref still names the same live process (not a zombie). */
 int fl_proc_ref_alive(const struct fl_proc_ref *ref);
 
+/* Sends sig to the process ref names, if it is still that process.  The
+ * pid is pinned with a pidfd before its starttime is checked again, so a
+ * pid recycled in between is never signalled.  Where the kernel has no
+ * pidfds, falls back to the check and kill(), which leaves a short race.
+ * Returns 0 when sent; -1 with errno, ESRCH when the process is gone, a
+ * zombie, or its pid now names another process. */
+int fl_proc_signal(const struct fl_proc_ref *ref, int sig);
+
 /* Calls fn for every process in /proc but our own; stops early when fn
  * returns nonzero and returns that value.  0 after a full scan, -1 when
  * /proc cannot be read. */

@@ -302,6 +302,7 @@ static int runs_sidecar(pid_t pid)
 
 static int kill_straggler(const struct fl_proc_stat *st, void *arg)
 {
+	struct fl_proc_ref ref = {.pid = st->pid, .starttime = st->starttime};
 	struct fl_proc_stat parent;
 	int *count = arg;
 
@@ -312,7 +313,7 @@ static int kill_straggler(const struct fl_proc_stat *st, void *arg)
 	if (fl_proc_stat_read(st->ppid, &parent) == 0 &&
 	    strcmp(parent.comm, SIDECAR_COMM) == 0 && parent.state != 'Z')
 		return 0;
-	if (kill(st->pid, SIGKILL) == 0)
+	if (fl_proc_signal(&ref, SIGKILL) == 0)
 		(*count)++;
 	return 0;
 }

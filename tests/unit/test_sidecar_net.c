@@ -19,6 +19,7 @@
 #include "fault.h"
 #include "net_scope.h"
 #include "netlink.h"
+#include "nfq.h"
 
 static struct json_object *json(const char *text)
 {
@@ -273,6 +274,24 @@ static void test_builder_refuses_to_overflow(void **state)
 	assert_non_null(strstr(err, "cannot add x: request does not fit"));
 }
 
+/* Held copies are bounded in bytes as well as in count: a flood of
+ * large corrupted packets must not hold 512 MiB. */
+static void test_nfq_hold_bounds(void **state)
+{
+	size_t cap = FL_NFQ_HELD_BYTES;
+
+	(void)state;
+	assert_int_equal(fl_nfq_may_hold(0, 0, 65535), 1);
+	assert_int_equal(fl_nfq_may_hold(FL_NFQ_HELD - 1, 0, 0), 1);
+	assert_int_equal(fl_nfq_may_hold(FL_NFQ_HELD, 0, 0), 0);
+	assert_int_equal(fl_nfq_may_hold(10, cap - 100, 100), 1);
+	assert_int_equal(fl_nfq_may_hold(10, cap - 100, 101), 0);
+	assert_int_equal(fl_nfq_may_hold(10, cap, 1), 0);
+	/* A packet that keeps no copy costs no bytes. */
+	assert_int_equal(fl_nfq_may_hold(10, cap, 0), 1);
+	assert_int_equal(fl_nfq_may_hold(10, cap + 1, 0), 0);
+}
+
 static void test_extack_is_read(void **state)
 {
 	static char buf[512];
@@ -306,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_bandwidth_defaults_saturate),
 		cmocka_unit_test(test_builder_refuses_to_overflow),
 		cmocka_unit_test(test_extack_is_read),
+		cmocka_unit_test(test_nfq_hold_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

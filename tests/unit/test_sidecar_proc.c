@@ -3,7 +3,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -53,6 +56,39 @@ static void test_stat_read_self(void **state)
 	assert_true(fl_proc_ref_alive(&ref));
 	ref.starttime++;
 	assert_false(fl_proc_ref_alive(&ref));
+}
+
+/* A ref whose starttime no longer matches is never signalled; the right
+ * one is. */
+static void test_signal_checks_identity(void **state)
+{
+	struct fl_proc_stat st;
+	struct fl_proc_ref ref;
+	int status;
+	pid_t child;
+
+	(void)state;
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(fl_proc_stat_read(child, &st), 0);
+	ref.pid = child;
+	ref.starttime = st.starttime + 1;
+	assert_int_equal(fl_proc_signal(&ref, SIGKILL), -1);
+	assert_int_equal(errno, ESRCH);
+	assert_int_equal(waitpid(child, &status, WNOHANG), 0);
+
+	ref.starttime = st.starttime;
+	assert_int_equal(fl_proc_signal(&ref, SIGKILL), 0);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	/* Reaped: the pid names nobody now, or somebody else. */
+	assert_int_equal(fl_proc_signal(&ref, SIGKILL), -1);
+	assert_int_equal(errno, ESRCH);
 }
 
 static void test_argv0_base(void **state)
@@ -126,6 +162,7 @@ int main(void)
 		cmocka_unit_test(test_stat_parse),
 		cmocka_unit_test(test_stat_parse_refuses_garbage),
 		cmocka_unit_test(test_stat_read_self),
+		cmocka_unit_test(test_signal_checks_identity),
 		cmocka_unit_test(test_argv0_base),
 		cmocka_unit_test(test_duty_busy),
 		cmocka_unit_test(test_duty_owed),
