@@ -12,8 +12,8 @@
  * limit).  An eviction that a PodDisruptionBudget refuses is a 429 too,
  * with a DisruptionBudget cause (and Retry-After while the budget is
  * still being computed): that is the answer, not congestion, and the
- * caller gets it at once, to decide.  A transport error is retried when the request is idempotent, or
- * when nothing of it was sent (the connection was never made, or curl
+ * caller gets it at once, to decide.  A transport error is retried when
+ * the request is idempotent, or when nothing of it was sent (the connection was never made, or curl
  * reports no request bytes issued).  A POST or a JSON patch may have been
  * applied by a server that then failed to answer; sending it again could
  * create twice or patch twice, so those fail instead and the caller

@@ -168,11 +168,7 @@ void fl_kube_reflector_init(struct fl_kube_reflector *r, fl_kube *kube,
 			    const struct fl_kube_ref *ref,
 			    const struct fl_kube_reflector_opts *opts,
 			    fl_kube_store_cb *on_change,
-			    void (*on_note)(void *arg,
-					    enum fl_kube_reflector_note note,
-					    const char *rv, long ms,
-					    const struct fl_kube_status *st),
-			    void *arg)
+			    fl_kube_reflector_note_cb *on_note, void *arg)
 {
 	memset(r, 0, sizeof(*r));
 	r->kube = kube;

@@ -65,6 +65,14 @@ enum fl_kube_reflector_note {
 	FL_REFLECTOR_BACKOFF,  /* waiting ms before the next attempt */
 };
 
+/* Hears what the reflector does (for logs and metrics).  st is set for
+ * FL_REFLECTOR_FAILED, and for FL_REFLECTOR_EXPIRED when the server
+ * answered 410; ms only for FL_REFLECTOR_BACKOFF; NULL or 0 otherwise. */
+typedef void fl_kube_reflector_note_cb(void *arg,
+				       enum fl_kube_reflector_note note,
+				       const char *rv, long ms,
+				       const struct fl_kube_status *st);
+
 struct fl_kube_reflector_opts {
 	const char *label_selector; /* or NULL */
 	const char *field_selector; /* or NULL */
@@ -92,9 +100,7 @@ struct fl_kube_reflector {
 	volatile sig_atomic_t stop; /* set (from anywhere) to end run() */
 	int64_t deadline_ms;	    /* of the current run(), monotonic */
 	fl_kube_store_cb *on_change;
-	void (*on_note)(void *arg, enum fl_kube_reflector_note note,
-			const char *rv, long ms,
-			const struct fl_kube_status *st);
+	fl_kube_reflector_note_cb *on_note;
 	void *arg; /* for the callbacks and the transform */
 	/* per stream */
 	long lines;		    /* lines seen by the current watch */
@@ -111,11 +117,7 @@ void fl_kube_reflector_init(struct fl_kube_reflector *r, fl_kube *kube,
 			    const struct fl_kube_ref *ref,
 			    const struct fl_kube_reflector_opts *opts,
 			    fl_kube_store_cb *on_change,
-			    void (*on_note)(void *arg,
-					    enum fl_kube_reflector_note note,
-					    const char *rv, long ms,
-					    const struct fl_kube_status *st),
-			    void *arg);
+			    fl_kube_reflector_note_cb *on_note, void *arg);
 void fl_kube_reflector_release(struct fl_kube_reflector *r);
 
 /*
