@@ -12,7 +12,8 @@
 #   make lint            clang-format in check mode and our source checks
 #   make fuzz            run the parser fuzz target for a bounded time
 #   make setup           install packages and build the test environment
-#   make bench           list, store and watch 10,000 pods; what the
+#   make bench           list, store and watch 10,000 pods; 1,000 dry-run
+#                        experiments through the operator; what the
 #                        sidecar costs holding each fault, and its revert
 #                        latency (root); print figures
 #   make sidecar-static  link build/faultline-sidecar-static (-static) and
@@ -48,6 +49,9 @@ SIDECAR  := $(B)/faultline-sidecar
 # everything else links the system's libmnl.
 SIDECAR_SRC := $(filter-out sidecar/mnl_static.c,$(wildcard sidecar/*.c))
 SIDECAR_OBJ := $(SIDECAR_SRC:%.c=$(B)/%.o)
+OPERATOR := $(B)/faultline-operator
+OPERATOR_SRC := $(wildcard operator/*.c)
+OPERATOR_OBJ := $(OPERATOR_SRC:%.c=$(B)/%.o)
 # Test drivers: small C programs that integration tests run against real
 # parts (the API server, network namespaces).
 DRIVER_SRC := $(wildcard tests/drivers/*.c)
@@ -60,11 +64,9 @@ SETUP    = $(shell scripts/setup.sh)
 .PHONY: all test unit integration lint fuzz setup clean demo bench \
 	sidecar-static
 all: $(LIB) $(CLI) $(DRIVERS)
-ifneq ($(wildcard sidecar/main.c),)
-all: $(SIDECAR)
-endif
+all: $(SIDECAR) $(OPERATOR)
 
-$(B)/%.o: %.c $(wildcard lib/*.h)
+$(B)/%.o: %.c $(wildcard lib/*.h operator/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -c -o $@ $<
 
@@ -82,6 +84,9 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(CLI): $(CLI_SRC:%.c=$(B)/%.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OPERATOR): $(OPERATOR_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(SIDECAR_OBJ) $(B)/sidecar/mnl_static.o: \
@@ -121,6 +126,13 @@ $(B)/tests/test_sidecar_%: tests/unit/test_sidecar_%.c $(SIDECAR_TEST_OBJ) \
 		$(LIB) $(LDLIBS) $(shell pkg-config --libs $(SIDECAR_PKGS)) \
 		-lcmocka
 
+# Operator unit tests (test_op_*) link the operator's objects but main.o.
+OPERATOR_TEST_OBJ := $(filter-out $(B)/operator/main.o,$(OPERATOR_OBJ))
+$(B)/tests/test_op_%: tests/unit/test_op_%.c $(OPERATOR_TEST_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ioperator $(LDFLAGS) -o $@ $< $(OPERATOR_TEST_OBJ) \
+		$(LIB) $(LDLIBS) -lcmocka
+
 $(B)/tests/test_%: tests/unit/test_%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
@@ -150,6 +162,7 @@ lint:
 bench: all
 	scripts/bench-kube.sh
 	@. "$$(scripts/setup.sh)" && cd tests/bench && \
+		"$$FAULTLINE_VENV/bin/python" bench_operator.py && \
 		"$$FAULTLINE_VENV/bin/python" bench_sidecar_resources.py && \
 		"$$FAULTLINE_VENV/bin/python" bench_sidecar_network.py
 

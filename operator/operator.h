@@ -1,0 +1,118 @@
+/*
+ * The operator's shared state: its configuration (flags and environment),
+ * the controller that feeds the work queue, and the per-worker context a
+ * reconcile runs with.
+ *
+ * Layout: main.c starts things and elects a leader; controller.c watches
+ * and queues; reconcile.c decides what a run needs next; run_*.c carry
+ * out one phase each; status.c writes the result back; fault_*.c inject
+ * and revert one kind of fault each behind struct fl_fault_ops.
+ */
+#ifndef FL_OP_OPERATOR_H
+#define FL_OP_OPERATOR_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kube.h"
+#include "kube_event.h"
+#include "metrics.h"
+#include "queue.h"
+#include "targets.h"
+
+#define FL_GROUP "faultline.dev"
+#define FL_VERSION "v1alpha1"
+#define FL_RESOURCE "chaosexperiments"
+#define FL_FINALIZER "faultline.dev/revert"
+#define FL_FIELD_MANAGER "faultline-operator"
+
+/* Annotations a user sets on an experiment, or on the operator's
+ * namespace. */
+#define FL_ANN_RERUN "faultline.dev/rerun"
+#define FL_ANN_ABORT "faultline.dev/abort"
+#define FL_ANN_KILL_SWITCH "faultline.dev/kill-switch"
+
+#define FL_OP_MAX_NS 64
+
+struct fl_op_config {
+	const char *namespaces[FL_OP_MAX_NS]; /* watched; none for all */
+	size_t nnamespaces;
+	const char *protected_ns[FL_OP_MAX_NS];
+	size_t nprotected;
+	int opt_in;		  /* targets only in namespaces that allow it */
+	int workers;		  /* experiments reconciled at once */
+	const char *metrics_addr; /* "" to disable */
+	const char *health_addr;  /* "" to disable */
+	int leader_elect;
+	const char *lease_name;
+	int lease_duration_s, renew_deadline_ms, retry_period_ms;
+	const char *self_ns;   /* the operator's namespace */
+	const char *self_pod;  /* its pod, or NULL outside a cluster */
+	const char *self_node; /* its node, or NULL */
+	const char *identity;  /* for the lease and Events */
+	const char *kubeconfig, *context;
+	int kill_switch; /* --kill-switch: abort everything, start nothing */
+	double kube_qps;
+};
+
+/*
+ * Fills c from argv and the environment (flags win).  Returns 0, 1 when
+ * the usage was printed (--help), or -1 with a message in err naming the
+ * flag or variable.  Strings point into argv, the environment, or static
+ * storage.
+ */
+int fl_op_config_parse(struct fl_op_config *c, int argc, char **argv, char *err,
+		       size_t errlen);
+
+struct fl_controller;
+
+/* What every worker shares. */
+struct fl_operator {
+	struct fl_op_config cfg;
+	struct fl_scope scope;
+	struct fl_kube_config kcfg; /* to make one client per thread */
+	fl_queue *queue;
+	fl_metrics *metrics;
+	volatile sig_atomic_t kill_switch; /* flag or annotation */
+	volatile sig_atomic_t synced;	   /* the experiment cache is filled */
+	struct fl_controller *ctl;
+};
+
+/* A worker's own clients: fl_kube handles are not shared between
+ * threads. */
+struct fl_worker {
+	struct fl_operator *op;
+	fl_kube *kube;
+	struct fl_kube_recorder rec;
+	int id;
+};
+
+/*
+ * One reconcile of the experiment ns/name: re-reads it, decides and
+ * carries out the next steps of its run, and writes status.  Returns the
+ * milliseconds after which it wants to look again (0 for "only on the
+ * next change"), or -1 on a failure worth retrying with backoff.
+ */
+int64_t fl_reconcile(struct fl_worker *w, const char *ns, const char *name);
+
+/*
+ * The controller: the watch on ChaosExperiments (and on the operator's
+ * namespace, for the kill switch), and the worker threads.  Start when
+ * leading; stop before exiting.  Returns 0, or -1 with err filled.
+ */
+int fl_controller_start(struct fl_operator *op, char *err, size_t errlen);
+void fl_controller_stop(struct fl_operator *op);
+
+/* Queues every experiment the cache holds (after the kill switch
+ * changes). */
+void fl_controller_requeue_all(struct fl_operator *op);
+
+/* Test hooks: with FAULTLINE_FAILPOINTS="name,name" in the environment,
+ * fl_failpoint(name) kills the process with SIGKILL at that point, the
+ * way a node failure would.  Used by the restart tests; a no-op when the
+ * variable is unset. */
+void fl_failpoint(const char *name);
+
+#endif

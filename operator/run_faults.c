@@ -1,0 +1,440 @@
+/*
+ * Injecting, Observing, Recovering and Validating: the part of a run that
+ * touches targets.
+ *
+ * The rule that keeps restarts honest: a target is marked Injecting in
+ * status before its fault is applied, and Injected only once the fault is
+ * confirmed.  After a restart, a target found Injecting is checked (does
+ * it hold the fault?) instead of injected again, so nothing is injected
+ * twice; reverts are idempotent, so a revert cut short is simply done
+ * again.
+ *
+ * Times count from the start of Injecting: a fault is active from its
+ * startAfter for its own duration (the experiment's when not given), and
+ * the run observes until the experiment's duration has passed.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fault.h"
+#include "json.h"
+#include "kube_watch.h"
+#include "log.h"
+#include "metrics.h"
+#include "run.h"
+
+static const char *entry_state(struct json_object *e)
+{
+	const char *s = fl_json_str(e, "state");
+
+	return s ? s : "";
+}
+
+static void entry_set(struct json_object *e, const char *state,
+		      const char *reason, const char *time_key)
+{
+	char now[40];
+
+	json_object_object_add(e, "state", json_object_new_string(state));
+	if (reason)
+		json_object_object_add(e, "reason",
+				       json_object_new_string(reason));
+	if (time_key)
+		json_object_object_add(e, time_key,
+				       json_object_new_string(fl_time_format(
+					       fl_now_ms(), now, sizeof(now))));
+}
+
+/* The spec's fault an entry belongs to.  A fault renamed or removed by a
+ * spec change is met with a stand-in of the entry's kind, enough to
+ * revert it. */
+static const struct fl_fault *
+entry_fault(struct fl_run *r, struct json_object *e, struct fl_fault *standin)
+{
+	const char *name = fl_json_str(e, "fault");
+	const char *kind = fl_json_str(e, "kind");
+
+	for (size_t i = 0; name && i < r->x.nfaults; i++)
+		if (!strcmp(r->x.faults[i].name, name))
+			return &r->x.faults[i];
+	memset(standin, 0, sizeof(*standin));
+	standin->name = name ? name : "";
+	standin->kind = FL_FAULT_KIND_COUNT;
+	for (int k = 0; kind && k < FL_FAULT_KIND_COUNT; k++)
+		if (!strcmp(fl_fault_kind_names[k], kind))
+			standin->kind = (enum fl_fault_kind)k;
+	return standin->kind == FL_FAULT_KIND_COUNT ? NULL : standin;
+}
+
+static void observe_seconds(struct fl_run *r, const char *metric,
+			    const struct fl_fault *f, int64_t t0)
+{
+	char labels[80];
+
+	snprintf(labels, sizeof(labels), "kind=\"%s\"",
+		 fl_fault_kind_names[f->kind]);
+	fl_metrics_observe(r->w->op->metrics, metric, labels,
+			   (double)(fl_kube_monotonic_ms() - t0) / 1000.0);
+}
+
+static enum fl_fault_result
+call(struct fl_run *r, struct json_object *e, const struct fl_fault *f,
+     enum fl_fault_result (*fn)(struct fl_fault_call *), char *why, size_t n)
+{
+	struct fl_fault_call c = {0};
+	enum fl_fault_result res;
+
+	c.run = r;
+	c.kube = r->w->kube;
+	c.fault = f;
+	c.target = e;
+	res = fn(&c);
+	snprintf(why, n, "%s", c.why);
+	return res;
+}
+
+/* When the fault of f becomes due and when it ends, from t0. */
+static int64_t fault_start(const struct fl_fault *f, int64_t t0)
+{
+	return t0 + f->start_after_ms;
+}
+
+static int64_t fault_end(struct fl_run *r, const struct fl_fault *f, int64_t t0)
+{
+	int64_t end = fault_start(f, t0) + f->duration_ms;
+	int64_t run_end = t0 + r->x.duration_ms;
+
+	return end < run_end ? end : run_end;
+}
+
+/*
+ * Resolves entries left Injecting by a run cut short: a target that holds
+ * the fault becomes Injected, one that does not goes back to Selected.
+ * Returns 0, or -1 when a check could not be made.
+ */
+static int settle_injecting(struct fl_run *r, int *changed)
+{
+	struct json_object *targets = fl_st_targets(r);
+
+	for (size_t i = 0; i < fl_json_len(targets); i++) {
+		struct json_object *e = json_object_array_get_idx(targets, i);
+		struct fl_fault standin;
+		const struct fl_fault *f;
+		const struct fl_fault_ops *ops;
+		char why[512];
+
+		if (strcmp(entry_state(e), FL_TS_INJECTING))
+			continue;
+		f = entry_fault(r, e, &standin);
+		ops = f ? fl_fault_ops_for(f->kind) : NULL;
+		if (!ops)
+			return -1;
+		switch (call(r, e, f, ops->check, why, sizeof(why))) {
+		case FL_FAULT_OK:
+			entry_set(e, FL_TS_INJECTED, NULL, "injectedAt");
+			FL_LOG(FL_LOG_INFO, &r->log,
+			       "fault '%s' found in place on %s after a "
+			       "restart",
+			       f->name, fl_json_str(e, "name"));
+			break;
+		case FL_FAULT_ABSENT:
+			entry_set(e, FL_TS_SELECTED, NULL, NULL);
+			break;
+		case FL_FAULT_REFUSED:
+			entry_set(e, FL_TS_SKIPPED, why, NULL);
+			break;
+		case FL_FAULT_RETRY:
+			return -1;
+		}
+		*changed = 1;
+	}
+	return 0;
+}
+
+/*
+ * Injects every Selected target whose fault is due at now: marks them
+ * Injecting and writes that first, then applies each and records the
+ * outcome.  Returns 0, or -1 to retry later.
+ */
+static int inject_due(struct fl_run *r, int64_t t0, int64_t now)
+{
+	struct json_object *targets = fl_st_targets(r);
+	int marked = 0;
+
+	for (size_t i = 0; i < fl_json_len(targets); i++) {
+		struct json_object *e = json_object_array_get_idx(targets, i);
+		struct fl_fault standin;
+		const struct fl_fault *f = entry_fault(r, e, &standin);
+
+		if (!strcmp(entry_state(e), FL_TS_SELECTED) && f &&
+		    fault_start(f, t0) <= now) {
+			entry_set(e, FL_TS_INJECTING, NULL, NULL);
+			marked++;
+		}
+	}
+	if (!marked)
+		return 0;
+	if (fl_st_write(r))
+		return -1;
+	fl_failpoint("after-marked-injecting");
+
+	targets = fl_st_targets(r);
+	for (size_t i = 0; i < fl_json_len(targets); i++) {
+		struct json_object *e = json_object_array_get_idx(targets, i);
+		struct fl_fault standin;
+		const struct fl_fault *f = entry_fault(r, e, &standin);
+		const struct fl_fault_ops *ops;
+		int64_t t = fl_kube_monotonic_ms();
+		char why[512];
+
+		if (strcmp(entry_state(e), FL_TS_INJECTING) || !f)
+			continue;
+		ops = fl_fault_ops_for(f->kind);
+		switch (call(r, e, f, ops->inject, why, sizeof(why))) {
+		case FL_FAULT_OK:
+			observe_seconds(r, "faultline_injection_seconds", f, t);
+			entry_set(e, FL_TS_INJECTED, NULL, "injectedAt");
+			FL_LOG(FL_LOG_INFO, &r->log,
+			       "fault '%s' injected: %s%s%s", f->name,
+			       fl_json_str(e, "namespace")
+				       ? fl_json_str(e, "namespace")
+				       : "",
+			       fl_json_str(e, "namespace") ? "/" : "",
+			       fl_json_str(e, "name"));
+			fl_failpoint("after-inject");
+			break;
+		case FL_FAULT_ABSENT:
+			entry_set(e, FL_TS_SKIPPED, why, NULL);
+			break;
+		case FL_FAULT_REFUSED:
+			entry_set(e, FL_TS_FAILED, why, NULL);
+			FL_LOG(FL_LOG_WARN, &r->log, "fault '%s' on %s: %s",
+			       f->name, fl_json_str(e, "name"), why);
+			fl_run_event(r, "Warning", "InjectionFailed", "Inject",
+				     "fault '%s' on %s: %s", f->name,
+				     fl_json_str(e, "name"), why);
+			break;
+		case FL_FAULT_RETRY:
+			/* Stays Injecting: the next attempt checks first. */
+			FL_LOG(FL_LOG_WARN, &r->log, "fault '%s' on %s: %s",
+			       f->name, fl_json_str(e, "name"), why);
+			fl_st_write(r);
+			return -1;
+		}
+		if (fl_st_write(r))
+			return -1;
+		targets = fl_st_targets(r);
+	}
+	return 0;
+}
+
+/* Reverts one entry that may hold a fault; records the outcome in e
+ * (not yet written).  Returns 0, or -1 to retry. */
+static int revert_entry(struct fl_run *r, struct json_object *e)
+{
+	struct fl_fault standin;
+	const struct fl_fault *f = entry_fault(r, e, &standin);
+	const struct fl_fault_ops *ops = f ? fl_fault_ops_for(f->kind) : NULL;
+	int64_t t = fl_kube_monotonic_ms();
+	char why[512];
+
+	if (!ops) {
+		FL_LOG(FL_LOG_ERROR, &r->log,
+		       "cannot revert %s on %s: unknown fault kind",
+		       fl_json_str(e, "kind"), fl_json_str(e, "name"));
+		return -1;
+	}
+	fl_failpoint("before-revert");
+	switch (call(r, e, f, ops->revert, why, sizeof(why))) {
+	case FL_FAULT_OK:
+	case FL_FAULT_ABSENT:
+		observe_seconds(r, "faultline_revert_seconds", f, t);
+		entry_set(e, FL_TS_REVERTED, why[0] ? why : NULL, "revertedAt");
+		FL_LOG(FL_LOG_INFO, &r->log, "fault '%s' reverted on %s",
+		       f->name, fl_json_str(e, "name"));
+		return 0;
+	case FL_FAULT_REFUSED:
+	case FL_FAULT_RETRY:
+		break;
+	}
+	FL_LOG(FL_LOG_ERROR, &r->log, "cannot revert fault '%s' on %s: %s",
+	       f->name, fl_json_str(e, "name"), why);
+	fl_run_event(r, "Warning", "RevertFailed", "Revert",
+		     "fault '%s' on %s: %s (retrying)", f->name,
+		     fl_json_str(e, "name"), why);
+	return -1;
+}
+
+static int may_hold_fault(struct json_object *e)
+{
+	const char *s = entry_state(e);
+
+	return !strcmp(s, FL_TS_INJECTING) || !strcmp(s, FL_TS_INJECTED) ||
+	       !strcmp(s, FL_TS_REVERTING);
+}
+
+int fl_run_revert_all(struct fl_run *r)
+{
+	struct json_object *targets = fl_json_get(r->status, "targets");
+	int rc = 0;
+
+	for (size_t i = 0; i < fl_json_len(targets); i++) {
+		struct json_object *e = json_object_array_get_idx(targets, i);
+
+		if (may_hold_fault(e))
+			rc |= revert_entry(r, e);
+		else if (!strcmp(entry_state(e), FL_TS_SELECTED))
+			entry_set(e, FL_TS_SKIPPED,
+				  "the run ended before this fault was due",
+				  NULL);
+	}
+	return rc ? -1 : 0;
+}
+
+int fl_run_abort(struct fl_run *r, const char *reason, const char *message)
+{
+	char msg[600];
+
+	if (fl_run_revert_all(r)) {
+		fl_st_write(r);
+		return -1;
+	}
+	snprintf(msg, sizeof(msg), "%s: %s", reason, message);
+	fl_st_finish(r, FL_PH_ABORTED, "Aborted", msg);
+	return fl_st_write(r);
+}
+
+int fl_run_inject(struct fl_run *r)
+{
+	int64_t t0 = fl_st_phase_time(r, FL_PH_INJECTING);
+	int changed = 0;
+
+	if (settle_injecting(r, &changed))
+		return -1;
+	if (changed && fl_st_write(r))
+		return -1;
+	if (inject_due(r, t0, fl_now_ms()))
+		return -1;
+	fl_st_phase(r, FL_PH_OBSERVING, NULL);
+	if (fl_st_write(r))
+		return -1;
+	fl_failpoint("after-observing");
+	return 0;
+}
+
+int fl_run_observe(struct fl_run *r)
+{
+	int64_t t0 = fl_st_phase_time(r, FL_PH_INJECTING);
+	int64_t now = fl_now_ms(), end = t0 + r->x.duration_ms;
+	struct json_object *targets;
+	int changed = 0;
+
+	if (settle_injecting(r, &changed))
+		return -1;
+	if (changed && fl_st_write(r))
+		return -1;
+	if (now < end && inject_due(r, t0, now))
+		return -1;
+
+	/* Faults shorter than the run end on their own time. */
+	targets = fl_st_targets(r);
+	changed = 0;
+	for (size_t i = 0; i < fl_json_len(targets); i++) {
+		struct json_object *e = json_object_array_get_idx(targets, i);
+		struct fl_fault standin;
+		const struct fl_fault *f = entry_fault(r, e, &standin);
+
+		if (!f)
+			continue;
+		if (!strcmp(entry_state(e), FL_TS_SELECTED))
+			fl_run_wake_at(r, fault_start(f, t0));
+		if (strcmp(entry_state(e), FL_TS_INJECTED))
+			continue;
+		if (fault_end(r, f, t0) > now) {
+			fl_run_wake_at(r, fault_end(r, f, t0));
+			continue;
+		}
+		if (fault_end(r, f, t0) < end) {
+			if (revert_entry(r, e))
+				return -1;
+			changed = 1;
+		}
+	}
+	if (changed && fl_st_write(r))
+		return -1;
+	if (now < end) {
+		fl_run_wake_at(r, end);
+		return 1;
+	}
+	fl_st_phase(r, FL_PH_RECOVERING, NULL);
+	if (fl_st_write(r))
+		return -1;
+	fl_failpoint("after-recovering");
+	return 0;
+}
+
+int fl_run_recover(struct fl_run *r)
+{
+	int changed = 0;
+
+	if (settle_injecting(r, &changed))
+		return -1;
+	if (fl_run_revert_all(r)) {
+		fl_st_write(r);
+		return -1;
+	}
+	fl_failpoint("after-reverted");
+	/* TODO: wait for the probes to hold again and measure the recovery
+	 * time; runs have no probes until the probe engine is wired in. */
+	fl_st_phase(r, FL_PH_VALIDATING, NULL);
+	if (fl_st_write(r))
+		return -1;
+	fl_failpoint("after-validating");
+	return 0;
+}
+
+int fl_run_validate(struct fl_run *r)
+{
+	struct json_object *targets = fl_st_targets(r);
+	size_t failed = 0, done = 0, skipped = 0;
+	const char *first = NULL;
+	char msg[1024];
+
+	for (size_t i = 0; i < fl_json_len(targets); i++) {
+		struct json_object *e = json_object_array_get_idx(targets, i);
+		const char *s = entry_state(e);
+
+		if (!strcmp(s, FL_TS_REVERTED)) {
+			done++;
+		} else if (!strcmp(s, FL_TS_SKIPPED)) {
+			skipped++;
+		} else {
+			failed++;
+			if (!first)
+				first = fl_json_str(e, "reason");
+		}
+	}
+	if (!failed && !done) {
+		snprintf(msg, sizeof(msg),
+			 "no fault was injected: every target was gone "
+			 "before its turn");
+		fl_st_finish(r, FL_PH_COMPLETED, "Failed", msg);
+	} else if (failed) {
+		snprintf(msg, sizeof(msg),
+			 "%zu of %zu targets did not get their fault as "
+			 "planned (first: %s); no probes, so the verdict "
+			 "comes from injection and revert only",
+			 failed, fl_json_len(targets), first ? first : "?");
+		fl_st_finish(r, FL_PH_COMPLETED, "Failed", msg);
+	} else {
+		snprintf(msg, sizeof(msg),
+			 "%zu target%s injected and reverted as planned%s; "
+			 "no probes, so the verdict comes from injection "
+			 "and revert only",
+			 done, done == 1 ? "" : "s",
+			 skipped ? " (some skipped: gone before their turn)"
+				 : "");
+		fl_st_finish(r, FL_PH_COMPLETED, "Passed", msg);
+	}
+	return fl_st_write(r) ? -1 : 1;
+}
