@@ -20,7 +20,7 @@
 #                        print its stripped size
 
 CC      ?= gcc
-PKGS    := yaml-0.1 json-c libcrypto libcurl
+PKGS    := yaml-0.1 json-c libcrypto libcurl libxml-2.0
 # The injector links only what it needs: netlink, nftables, NFQUEUE.
 SIDECAR_PKGS := libmnl libnftnl libnetfilter_queue
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
