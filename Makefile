@@ -133,6 +133,13 @@ $(B)/tests/test_op_%: tests/unit/test_op_%.c $(OPERATOR_TEST_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -Ioperator $(LDFLAGS) -o $@ $< $(OPERATOR_TEST_OBJ) \
 		$(LIB) $(LDLIBS) -lcmocka
 
+# CLI unit tests (test_cli_*) link the CLI's objects but main.o.
+CLI_TEST_OBJ := $(filter-out $(B)/cli/main.o,$(CLI_SRC:%.c=$(B)/%.o))
+$(B)/tests/test_cli_%: tests/unit/test_cli_%.c $(CLI_TEST_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icli $(LDFLAGS) -o $@ $< $(CLI_TEST_OBJ) \
+		$(LIB) $(LDLIBS) -lcmocka
+
 $(B)/tests/test_%: tests/unit/test_%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
