@@ -1281,6 +1281,41 @@ int fl_kube_get(fl_kube *k, const struct fl_kube_ref *ref,
 	return rc;
 }
 
+/* GET a group version's resource list; see kube.h. */
+int fl_kube_discover(fl_kube *k, const char *group, const char *version,
+		     struct json_object **out, struct fl_kube_status *st)
+{
+	struct req r = {.method = "GET", .idempotent = 1};
+	struct fl_buf path;
+	int rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (out)
+		*out = NULL;
+	fl_buf_init(&path, 1024);
+	if (group && *group) {
+		if (fl_buf_adds(&path, "/apis") < 0 ||
+		    add_segment(&path, group) < 0)
+			goto bad;
+	} else if (fl_buf_adds(&path, "/api") < 0) {
+		goto bad;
+	}
+	if (!version || add_segment(&path, version) < 0)
+		goto bad;
+	r.url = fl_asprintf("%s%s", k->cfg.server, path.data);
+	rc = request(k, &r, out, st);
+	free(r.url);
+	goto out;
+bad:
+	set_status(st, 0, "BadRequest",
+		   "invalid group version '%s/%s': a part is empty, '.' or "
+		   "'..', or too long",
+		   group ? group : "", version ? version : "(null)");
+out:
+	fl_buf_release(&path);
+	return rc;
+}
+
 /* GET one page of a collection (o may be NULL); *out is the List, with
  * metadata.continue set when there is more. */
 int fl_kube_list(fl_kube *k, const struct fl_kube_ref *ref,

@@ -160,6 +160,12 @@ int fl_kube_stream(fl_kube *k, const struct fl_kube_ref *ref,
 		   int (*on_line)(const char *line, size_t len, void *arg),
 		   void *arg, struct fl_kube_status *st);
 
+/* GET the API resource list of one group version (discovery): /api/v1
+ * when group is "" or NULL, else /apis/GROUP/VERSION.  *out is the
+ * APIResourceList (one reference for the caller). */
+int fl_kube_discover(fl_kube *k, const char *group, const char *version,
+		     struct json_object **out, struct fl_kube_status *st);
+
 /* The URL path of ref, with no query ("/apis/apps/v1/namespaces/x/..."),
  * into out; returns out, or NULL if it does not fit or a part is empty,
  * "." or "..". */

@@ -5,7 +5,7 @@
 # installs nothing and builds nothing.
 #
 # Prints the path of the cache's environment file, which the Makefile and
-# the tests read (FAULTLINE_BIN, FAULTLINE_VENV).
+# the tests read (FAULTLINE_BIN, FAULTLINE_VENV, FAULTLINE_PROMETHEUS).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,12 +48,16 @@ if [ ! -x "$venv/bin/pytest" ] || [ ! -f "$venv/.complete" ]; then
 fi
 
 bin=$("$here/build-go-tools.sh")
+# Prometheus has its own cache folder (keyed by its version), so that a
+# new Prometheus never rebuilds the Kubernetes tools.
+prometheus=$("$here/build-prometheus.sh")
 
 envfile="$cache/env.sh"
 tmp="$envfile.$$"
 {
 	echo "export FAULTLINE_BIN=$bin"
 	echo "export FAULTLINE_VENV=$venv"
+	echo "export FAULTLINE_PROMETHEUS=$prometheus"
 } > "$tmp"
 mv "$tmp" "$envfile"
 echo "$envfile"

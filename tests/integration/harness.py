@@ -30,6 +30,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -705,3 +706,106 @@ class Moto:
                 "AWS_SECRET_ACCESS_KEY": self.secret_key,
                 "AWS_REGION": REGION,
                 "AWS_DEFAULT_REGION": REGION}
+
+
+# -- Prometheus ---------------------------------------------------------------
+
+
+def prometheus_binary():
+    """The Prometheus server that scripts/build-prometheus.sh built: from
+    FAULTLINE_PROMETHEUS, else from the env file scripts/setup.sh
+    writes."""
+    path = os.environ.get("FAULTLINE_PROMETHEUS")
+    envfile = _cache_dir() / "env.sh"
+    if not path and envfile.is_file():
+        for line in envfile.read_text().splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and key.split()[-1] == "FAULTLINE_PROMETHEUS":
+                path = value.strip().strip("'\"")
+    if not path:
+        raise HarnessError(f"FAULTLINE_PROMETHEUS not set and not in "
+                           f"{envfile}: run scripts/setup.sh")
+    if not os.access(path, os.X_OK):
+        raise HarnessError(f"{path} missing: run scripts/setup.sh")
+    return path
+
+
+class Prometheus:
+    """The real Prometheus server on loopback, scraping the given targets
+    ("127.0.0.1:PORT") every scrape_interval, with its storage in a
+    temporary directory that stop() removes."""
+
+    def __init__(self, targets, scrape_interval="1s", ready_timeout=60):
+        self.targets = list(targets)
+        self.scrape_interval = scrape_interval
+        self.ready_timeout = ready_timeout
+        self.dir = None
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self):
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self):
+        _running.add(self)
+        try:
+            binary = prometheus_binary()
+            self.dir = pathlib.Path(tempfile.mkdtemp(prefix="faultline-prom-"))
+            config = self.dir / "prometheus.yml"
+            # JSON is YAML: no YAML library needed to write the config.
+            config.write_text(json.dumps({
+                "global": {"scrape_interval": self.scrape_interval,
+                           "scrape_timeout": self.scrape_interval,
+                           "evaluation_interval": self.scrape_interval},
+                "scrape_configs": [{
+                    "job_name": "target",
+                    "static_configs": [{"targets": self.targets}]}]}))
+            self.port = free_port()
+            argv = [binary,
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={self.dir / 'data'}",
+                    f"--web.listen-address={LOOPBACK}:{self.port}"]
+            self.proc = Process("prometheus", argv, self.dir / "prom.log")
+            wait_until("prometheus ready", self._ready, self.ready_timeout,
+                       [self.proc])
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.stop(grace=10)
+            self.proc = None
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+        _running.discard(self)
+
+    def _ready(self):
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready",
+                                        timeout=2) as resp:
+                return resp.status == 200
+        except (OSError, urllib.error.HTTPError):
+            return False
+
+    def query(self, promql):
+        """The data of an instant query ({"resultType", "result"}), read
+        with Python's own client, so that tests can wait for a scrape
+        without the code under test."""
+        url = (f"{self.url}/api/v1/query?"
+               + urllib.parse.urlencode({"query": promql}))
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            body = json.load(resp)
+        if body.get("status") != "success":
+            raise HarnessError(f"prometheus query {promql!r}: {body}")
+        return body["data"]
