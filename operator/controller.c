@@ -249,6 +249,7 @@ int fl_controller_start(struct fl_operator *op, char *err, size_t errlen)
 		if (!w->kube)
 			return -1;
 		fl_kube_recorder_init(&w->rec, w->kube, &ro_ev);
+		fl_probe_ctx_init(&w->probes, w->kube, NULL);
 		if (pthread_create(&ctl->threads[i], NULL, worker_main, w)) {
 			snprintf(err, errlen, "cannot start worker threads");
 			return -1;

@@ -39,6 +39,12 @@ struct fl_fault_ops {
 	enum fl_fault_result (*inject)(struct fl_fault_call *c);
 	enum fl_fault_result (*check)(struct fl_fault_call *c);
 	enum fl_fault_result (*revert)(struct fl_fault_call *c);
+	/* Optional: after the revert, whether the target's population is
+	 * whole again (a terminated node replaced, a service back to its
+	 * running count).  OK when it is, RETRY to look again later,
+	 * REFUSED when it cannot be known (why says why).  Waited for in
+	 * Recovering, at most maxRecoveryTime. */
+	enum fl_fault_result (*recovered)(struct fl_fault_call *c);
 };
 
 /* The ops of kind, or NULL when this build cannot carry it out. */

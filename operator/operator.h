@@ -19,6 +19,7 @@
 #include "kube.h"
 #include "kube_event.h"
 #include "metrics.h"
+#include "probe.h"
 #include "queue.h"
 #include "targets.h"
 
@@ -80,13 +81,23 @@ struct fl_operator {
 	struct fl_controller *ctl;
 };
 
-/* A worker's own clients: fl_kube handles are not shared between
- * threads. */
+#define FL_WORKER_AWS_MAX 8 /* regions a worker keeps a client for */
+
+struct fl_aws; /* aws.h */
+
+/* A worker's own clients: neither fl_kube nor fl_aws handles are shared
+ * between threads. */
 struct fl_worker {
 	struct fl_operator *op;
 	fl_kube *kube;
 	struct fl_kube_recorder rec;
+	struct fl_probe_ctx probes; /* connections and discovery, kept */
 	int id;
+	struct {
+		char region[32]; /* "" for the default region */
+		struct fl_aws *aws;
+	} aws[FL_WORKER_AWS_MAX];
+	size_t naws;
 };
 
 /*

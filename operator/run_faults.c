@@ -16,12 +16,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aws_ops.h"
 #include "fault.h"
+#include "on_failure.h"
 #include "json.h"
 #include "kube_watch.h"
 #include "log.h"
 #include "metrics.h"
 #include "run.h"
+#include "run_probes.h"
+#include "units.h"
 
 static const char *entry_state(struct json_object *e)
 {
@@ -300,15 +304,45 @@ int fl_run_abort(struct fl_run *r, const char *reason, const char *message)
 		return -1;
 	}
 	snprintf(msg, sizeof(msg), "%s: %s", reason, message);
+	/* The hypothesis itself failed: onFailure applies. */
+	if (!strcmp(reason, "ProbeFailed") || !strcmp(reason, "AlarmFired")) {
+		int rc = fl_run_on_failure(r, "Aborted", msg);
+
+		if (rc)
+			return rc < 0 ? -1 : 0;
+	}
 	fl_st_finish(r, FL_PH_ABORTED, "Aborted", msg);
 	return fl_st_write(r);
+}
+
+/*
+ * Aborts the run when a CloudWatch alarm it watches fires.  Returns 1
+ * when it aborted (or tried to: -1 asks for a retry), 0 to go on.
+ */
+static int alarms(struct fl_run *r, int *rc)
+{
+	char why[1024];
+	int firing = fl_aws_alarms_firing(r, why, sizeof(why));
+
+	if (firing < 0) {
+		FL_LOG(FL_LOG_WARN, &r->log, "cannot read alarms: %s", why);
+		fl_run_event(r, "Warning", "AlarmsUnreadable", "Observe", "%s",
+			     why);
+		return 0;
+	}
+	if (!firing)
+		return 0;
+	*rc = fl_run_abort(r, "AlarmFired", why) ? -1 : 0;
+	return 1;
 }
 
 int fl_run_inject(struct fl_run *r)
 {
 	int64_t t0 = fl_st_phase_time(r, FL_PH_INJECTING);
-	int changed = 0;
+	int changed = 0, rc;
 
+	if (alarms(r, &rc))
+		return rc;
 	if (settle_injecting(r, &changed))
 		return -1;
 	if (changed && fl_st_write(r))
@@ -327,8 +361,10 @@ int fl_run_observe(struct fl_run *r)
 	int64_t t0 = fl_st_phase_time(r, FL_PH_INJECTING);
 	int64_t now = fl_now_ms(), end = t0 + r->x.duration_ms;
 	struct json_object *targets;
-	int changed = 0;
+	int changed = 0, rc;
 
+	if (alarms(r, &rc))
+		return rc;
 	if (settle_injecting(r, &changed))
 		return -1;
 	if (changed && fl_st_write(r))
@@ -360,6 +396,16 @@ int fl_run_observe(struct fl_run *r)
 			changed = 1;
 		}
 	}
+	if (r->x.nprobes && now < end) {
+		char msg[1200];
+		int sampled;
+
+		if (fl_probes_step(r, "during", &sampled, msg, sizeof(msg)))
+			return fl_run_abort(r, "ProbeInvalid", msg) ? -1 : 0;
+		if (fl_probes_abort_due(r, msg, sizeof(msg)))
+			return fl_run_abort(r, "ProbeFailed", msg) ? -1 : 0;
+		changed |= sampled > 0;
+	}
 	if (changed && fl_st_write(r))
 		return -1;
 	if (now < end) {
@@ -373,9 +419,112 @@ int fl_run_observe(struct fl_run *r)
 	return 0;
 }
 
+/*
+ * Waits, after the reverts, until every target whose fault kind can tell
+ * says its population is whole again, for at most maxRecoveryTime from
+ * the start of Recovering; a target still not whole then fails.  Returns
+ * 0 when nothing is left to wait for, 1 to wait, -1 to retry.
+ */
+static int wait_recovered(struct fl_run *r)
+{
+	struct json_object *targets = fl_st_targets(r);
+	int64_t now = fl_now_ms();
+	int64_t deadline =
+		fl_st_phase_time(r, FL_PH_RECOVERING) + r->x.max_recovery_ms;
+	int pending = 0, changed = 0;
+
+	for (size_t i = 0; i < fl_json_len(targets); i++) {
+		struct json_object *e = json_object_array_get_idx(targets, i);
+		struct fl_fault standin;
+		const struct fl_fault *f = entry_fault(r, e, &standin);
+		const struct fl_fault_ops *ops =
+			f ? fl_fault_ops_for(f->kind) : NULL;
+		char why[512], reason[700];
+
+		if (!ops || !ops->recovered ||
+		    strcmp(entry_state(e), FL_TS_REVERTED) ||
+		    fl_json_get(e, "recoveredAt"))
+			continue;
+		switch (call(r, e, f, ops->recovered, why, sizeof(why))) {
+		case FL_FAULT_OK:
+			entry_set(e, FL_TS_REVERTED, NULL, "recoveredAt");
+			changed = 1;
+			continue;
+		case FL_FAULT_REFUSED:
+			entry_set(e, FL_TS_FAILED, why, NULL);
+			changed = 1;
+			continue;
+		case FL_FAULT_ABSENT:
+		case FL_FAULT_RETRY:
+			break;
+		}
+		if (now < deadline) {
+			pending++;
+			continue;
+		}
+		snprintf(reason, sizeof(reason),
+			 "did not recover within maxRecoveryTime: %s", why);
+		entry_set(e, FL_TS_FAILED, reason, NULL);
+		changed = 1;
+	}
+	if (changed && fl_st_write(r))
+		return -1;
+	if (!pending)
+		return 0;
+	fl_run_wake_at(r, now + 2000 < deadline ? now + 2000 : deadline);
+	return 1;
+}
+
+/*
+ * After the reverts, samples the probes until all of them hold again, at
+ * most maxRecoveryTime from the start of Recovering.  The recovery time
+ * runs from the revert to the first sample of the streak of passes that
+ * made every probe hold (0 when none failed).  Returns 0 when done, 1 to
+ * wait, -1 to retry.
+ */
+static int wait_probes_hold(struct fl_run *r)
+{
+	int64_t reverted = fl_st_phase_time(r, FL_PH_RECOVERING);
+	int64_t deadline = reverted + r->x.max_recovery_ms;
+	const char *which, *why;
+	char msg[1200], dur[32];
+	int sampled;
+
+	if (!r->x.nprobes || fl_st_str(r, "recoveryTime") ||
+	    fl_json_get(r->status, "recoveryExceeded"))
+		return 0;
+	if (fl_probes_step(r, "after", &sampled, msg, sizeof(msg)))
+		return fl_run_abort(r, "ProbeInvalid", msg) ? -1 : 0;
+	if (fl_probes_verdict(r, &which, &why) == FL_PROBE_HOLDS) {
+		int64_t since = fl_probes_holding_since(r);
+		int64_t took = since > reverted ? since - reverted : 0;
+
+		fl_st_set_str(r, "recoveryTime",
+			      fl_duration_format(took, dur, sizeof(dur)));
+		FL_LOG(FL_LOG_INFO, &r->log,
+		       "hypothesis holds again %s after "
+		       "the revert",
+		       dur);
+		return fl_st_write(r) ? -1 : 0;
+	}
+	if (fl_now_ms() >= deadline) {
+		fl_st_set(r, "recoveryExceeded", json_object_new_boolean(1));
+		FL_LOG(FL_LOG_WARN, &r->log,
+		       "hypothesis does not hold %s after the revert%s%s%s",
+		       fl_duration_format(r->x.max_recovery_ms, dur,
+					  sizeof(dur)),
+		       which ? ": probe " : "", which ? which : "",
+		       why ? why : "");
+		return fl_st_write(r) ? -1 : 0;
+	}
+	if (sampled && fl_st_write(r))
+		return -1;
+	return 1;
+}
+
 int fl_run_recover(struct fl_run *r)
 {
-	int changed = 0;
+	int changed = 0, rc;
 
 	if (settle_injecting(r, &changed))
 		return -1;
@@ -384,8 +533,12 @@ int fl_run_recover(struct fl_run *r)
 		return -1;
 	}
 	fl_failpoint("after-reverted");
-	/* TODO: wait for the probes to hold again and measure the recovery
-	 * time; runs have no probes until the probe engine is wired in. */
+	rc = wait_recovered(r);
+	if (rc)
+		return rc;
+	rc = wait_probes_hold(r);
+	if (rc)
+		return rc;
 	fl_st_phase(r, FL_PH_VALIDATING, NULL);
 	if (fl_st_write(r))
 		return -1;
@@ -393,12 +546,61 @@ int fl_run_recover(struct fl_run *r)
 	return 0;
 }
 
+/*
+ * The verdict against the success criteria: recovery within
+ * maxRecoveryTime, availability at least minAvailability; without
+ * minAvailability the hypothesis must hold throughout (no probe failing
+ * during the faults).  Fills msg; returns 1 when it passed.
+ */
+static int judge_probes(struct fl_run *r, char *msg, size_t n)
+{
+	int64_t samples;
+	double avail = fl_probes_availability(r, &samples);
+	const char *which = NULL;
+	char dur[32];
+
+	fl_st_set(r, "availability", json_object_new_double(avail));
+	fl_duration_format(r->x.max_recovery_ms, dur, sizeof(dur));
+	if (fl_json_get(r->status, "recoveryExceeded")) {
+		snprintf(msg, n,
+			 "the hypothesis did not hold again within "
+			 "maxRecoveryTime %s after the revert "
+			 "(availability %.1f%% over %lld samples)",
+			 dur, avail, (long long)samples);
+		return 0;
+	}
+	if (r->x.min_availability >= 0 && avail < r->x.min_availability) {
+		snprintf(msg, n,
+			 "availability %.1f%% over %lld samples is below "
+			 "minAvailability %.1f%%; recovered in %s",
+			 avail, (long long)samples, r->x.min_availability,
+			 fl_st_str(r, "recoveryTime"));
+		return 0;
+	}
+	if (r->x.min_availability < 0 &&
+	    fl_probes_stage_failed(r, "during", &which)) {
+		snprintf(msg, n,
+			 "probe '%s' failed while the faults were active "
+			 "(availability %.1f%% over %lld samples; no "
+			 "minAvailability, so the hypothesis must hold "
+			 "throughout)",
+			 which, avail, (long long)samples);
+		return 0;
+	}
+	snprintf(msg, n,
+		 "the hypothesis held: availability %.1f%% over %lld samples, "
+		 "recovered in %s (maxRecoveryTime %s)",
+		 avail, (long long)samples, fl_st_str(r, "recoveryTime"), dur);
+	return 1;
+}
+
 int fl_run_validate(struct fl_run *r)
 {
 	struct json_object *targets = fl_st_targets(r);
 	size_t failed = 0, done = 0, skipped = 0;
 	const char *first = NULL;
-	char msg[1024];
+	char msg[1024], hyp[700] = "";
+	int held = 1;
 
 	for (size_t i = 0; i < fl_json_len(targets); i++) {
 		struct json_object *e = json_object_array_get_idx(targets, i);
@@ -414,27 +616,39 @@ int fl_run_validate(struct fl_run *r)
 				first = fl_json_str(e, "reason");
 		}
 	}
+	if (r->x.nprobes)
+		held = judge_probes(r, hyp, sizeof(hyp));
+	else
+		snprintf(hyp, sizeof(hyp),
+			 "no probes, so the verdict comes from injection and "
+			 "revert only");
+
 	if (!failed && !done) {
 		snprintf(msg, sizeof(msg),
 			 "no fault was injected: every target was gone "
 			 "before its turn");
-		fl_st_finish(r, FL_PH_COMPLETED, "Failed", msg);
+		held = 0;
 	} else if (failed) {
 		snprintf(msg, sizeof(msg),
 			 "%zu of %zu targets did not get their fault as "
-			 "planned (first: %s); no probes, so the verdict "
-			 "comes from injection and revert only",
-			 failed, fl_json_len(targets), first ? first : "?");
-		fl_st_finish(r, FL_PH_COMPLETED, "Failed", msg);
+			 "planned (first: %s); %s",
+			 failed, fl_json_len(targets), first ? first : "?",
+			 hyp);
+		held = 0;
 	} else {
 		snprintf(msg, sizeof(msg),
-			 "%zu target%s injected and reverted as planned%s; "
-			 "no probes, so the verdict comes from injection "
-			 "and revert only",
+			 "%zu target%s injected and reverted as planned%s; %s",
 			 done, done == 1 ? "" : "s",
 			 skipped ? " (some skipped: gone before their turn)"
-				 : "");
-		fl_st_finish(r, FL_PH_COMPLETED, "Passed", msg);
+				 : "",
+			 hyp);
 	}
+	if (!held) {
+		int rc = fl_run_on_failure(r, "Failed", msg);
+
+		if (rc)
+			return rc;
+	}
+	fl_st_finish(r, FL_PH_COMPLETED, held ? "Passed" : "Failed", msg);
 	return fl_st_write(r) ? -1 : 1;
 }

@@ -14,11 +14,13 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "aws_ops.h"
 #include "buf.h"
 #include "fault.h"
 #include "json.h"
 #include "log.h"
 #include "run.h"
+#include "run_probes.h"
 #include "targets.h"
 
 #define MAX_POPULATION 100000
@@ -47,6 +49,8 @@ static int population_add(struct population *p, struct json_object *obj)
 {
 	struct json_object *meta = fl_json_get(obj, "metadata");
 
+	if (!meta) /* an AWS object: {"name", "uid"} */
+		meta = obj;
 	if (p->n == MAX_POPULATION)
 		return -1;
 	if (p->n == p->cap) {
@@ -175,6 +179,27 @@ static int resolve_nodes(struct fl_run *r, const struct fl_target *t,
 	return 0;
 }
 
+/* ecsTasks and rdsInstances: the population comes from the AWS APIs.
+ * Returns 0, 1 with msg when it cannot be had, -1 to retry. */
+static int resolve_aws(struct fl_run *r, const struct fl_target *t,
+		       struct population *p, char *msg, size_t n)
+{
+	struct json_object *items = NULL;
+	int rc = fl_aws_resolve_target(r, t, &items, msg, n);
+
+	if (rc)
+		return rc;
+	p->lists[p->nlists++] = items;
+	for (size_t k = 0; k < fl_json_len(items); k++) {
+		struct json_object *it = json_object_array_get_idx(items, k);
+
+		p->matched++;
+		if (population_add(p, it))
+			return -1;
+	}
+	return 0;
+}
+
 static int cmp_candidate(const void *a, const void *b)
 {
 	const struct candidate *x = a, *y = b;
@@ -236,15 +261,12 @@ static int supported(struct fl_run *r, char *msg, size_t n)
 {
 	for (size_t i = 0; i < r->x.nfaults; i++) {
 		const struct fl_fault *f = &r->x.faults[i];
-		enum fl_target_kind tk = r->x.targets[f->target_index].kind;
 
-		if (!fl_fault_ops_for(f->kind) ||
-		    (tk != FL_TARGET_PODS && tk != FL_TARGET_NODES)) {
+		if (!fl_fault_ops_for(f->kind)) {
 			snprintf(msg, n,
 				 "fault '%s': this operator cannot carry out "
-				 "%s on %s targets yet",
-				 f->name, fl_fault_kind_names[f->kind],
-				 fl_target_kind_names[tk]);
+				 "%s yet",
+				 f->name, fl_fault_kind_names[f->kind]);
 			return 0;
 		}
 	}
@@ -266,9 +288,20 @@ static int plan_target(struct fl_run *r, size_t ti, struct json_object *targets,
 	size_t *pick = NULL;
 	int rc = -1;
 
-	if (t->kind == FL_TARGET_PODS ? resolve_pods(r, t, &p, msg, n)
-				      : resolve_nodes(r, t, &p))
+	switch (t->kind) {
+	case FL_TARGET_PODS:
+		rc = resolve_pods(r, t, &p, msg, n);
+		break;
+	case FL_TARGET_NODES:
+		rc = resolve_nodes(r, t, &p);
+		break;
+	default:
+		rc = resolve_aws(r, t, &p, msg, n);
+		break;
+	}
+	if (rc)
 		goto out;
+	rc = -1;
 	qsort(p.c, p.n, sizeof(*p.c), cmp_candidate);
 
 	for (size_t i = 0; i < r->x.nfaults; i++) {
@@ -291,8 +324,7 @@ static int plan_target(struct fl_run *r, size_t ti, struct json_object *targets,
 					 "eligible %s (%zu matched the "
 					 "selector%s%s)",
 					 f->name, t->name,
-					 t->kind == FL_TARGET_PODS ? "pods"
-								   : "nodes",
+					 fl_target_kind_names[t->kind],
 					 p.matched, p.first_why[0] ? "; " : "",
 					 p.first_why);
 			rc = 1;
@@ -336,12 +368,50 @@ out:
 
 /* Ends the run before anything was injected: the experiment could not
  * be carried out as written. */
-static int fail_early(struct fl_run *r, const char *msg, int stalled)
+/* Ends the run before anything was injected: the experiment could not
+ * be carried out as written.  stall_reason, when not NULL, also sets
+ * Stalled: the operator cannot go on with this spec. */
+static int fail_early(struct fl_run *r, const char *msg,
+		      const char *stall_reason)
 {
 	fl_st_finish(r, FL_PH_FAILED, "Error", msg);
-	if (stalled)
-		fl_st_condition(r, "Stalled", "True", "UnsupportedFault", msg);
+	if (stall_reason)
+		fl_st_condition(r, "Stalled", "True", stall_reason, msg);
 	return fl_st_write(r) ? -1 : 1;
+}
+
+/*
+ * The baseline: every probe sampled until it holds or fails, before
+ * anything is injected.  A hypothesis already false stops the run.
+ * Returns 0 when every probe holds, 1 to wait for the next samples (or
+ * when the run ended), -1 to retry.
+ */
+static int baseline(struct fl_run *r)
+{
+	const char *which, *why;
+	enum fl_probe_verdict v;
+	char msg[1200];
+	int sampled;
+
+	if (!r->x.nprobes)
+		return 0;
+	v = fl_probes_verdict(r, &which, &why);
+	if (v == FL_PROBE_UNKNOWN) {
+		if (fl_probes_step(r, "baseline", &sampled, msg, sizeof(msg)))
+			return fail_early(r, msg, "InvalidProbe");
+		if (sampled && fl_st_write(r))
+			return -1;
+		v = fl_probes_verdict(r, &which, &why);
+	}
+	if (v == FL_PROBE_FAILS) {
+		snprintf(msg, sizeof(msg),
+			 "the hypothesis is already false before injection: "
+			 "probe '%s' fails at baseline: %s; nothing was "
+			 "injected",
+			 which, why ? why : "");
+		return fail_early(r, msg, NULL);
+	}
+	return v == FL_PROBE_UNKNOWN ? 1 : 0;
 }
 
 int fl_run_prepare(struct fl_run *r)
@@ -355,7 +425,7 @@ int fl_run_prepare(struct fl_run *r)
 		goto planned; /* chosen before a restart: never choose twice */
 
 	if (!supported(r, msg, sizeof(msg)))
-		return fail_early(r, msg, 1);
+		return fail_early(r, msg, "UnsupportedFault");
 
 	fl_buf_init(&notes, 1024);
 	targets = json_object_new_array();
@@ -373,7 +443,7 @@ int fl_run_prepare(struct fl_run *r)
 	if (rc) {
 		json_object_put(targets);
 		fl_buf_release(&notes);
-		return rc < 0 ? -1 : fail_early(r, msg, 0);
+		return rc < 0 ? -1 : fail_early(r, msg, NULL);
 	}
 	fl_st_set(r, "targets", targets);
 	fl_st_set(r, "targetCount",
@@ -397,6 +467,9 @@ int fl_run_prepare(struct fl_run *r)
 	fl_failpoint("after-targets-written");
 
 planned:
+	rc = baseline(r);
+	if (rc)
+		return rc;
 	fl_st_phase(r, FL_PH_INJECTING, NULL);
 	if (fl_st_write(r))
 		return -1;
