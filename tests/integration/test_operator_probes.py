@@ -193,3 +193,41 @@ def test_hypothesis_holds_passes(env, app):
     assert probe["samples"] >= 4
     assert "the hypothesis held" in st["message"]
     assert json.dumps(st)
+
+
+@pytest.mark.parametrize("outcome,code", [("passed", 0), ("failed", 1),
+                                          ("aborted", 2), ("error", 3)])
+def test_cli_run_wait_exit_code_follows_the_real_verdict(env, app, tmp_path,
+                                                         outcome, code):
+    """kubectl faultline run --wait against the real operator: the exit
+    code a pipeline gates on is the verdict the run reached."""
+    cp, op = env
+    ns = cp.create_namespace(f"cli-{outcome}")
+    oh.make_pods(cp, ns, 3, {"app": "web"})
+    spec = spec_with_probe(app, "4s" if outcome != "aborted" else "10m")
+    if outcome == "aborted":
+        spec["safety"]["abortWhen"] = {"probeFailures": 1}
+    if outcome == "error":
+        app.set(False)  # false at baseline: the run cannot be carried out
+    path = tmp_path / "exp.yaml"
+    path.write_text(json.dumps(oh.experiment("gate", spec)))
+    cli = oh.REPO / "build" / "kubectl-faultline"
+    proc = __import__("subprocess").Popen(
+        [str(cli), "--kubeconfig", cp.kubeconfig, "-n", ns, "run", "-f",
+         str(path), "--wait", "--timeout", "2m"],
+        stdout=__import__("subprocess").PIPE,
+        stderr=__import__("subprocess").STDOUT, text=True)
+    try:
+        if outcome in ("failed", "aborted"):
+            oh.wait_phase(cp, ns, "gate", "Observing", 60, [op.proc])
+            app.set(False)
+        if outcome == "failed":
+            oh.wait_phase(cp, ns, "gate", "Recovering", 60, [op.proc])
+            app.set(True)
+        out, _ = proc.communicate(timeout=150)
+    finally:
+        proc.kill()
+    st = oh.get(cp, ns, "gate")["status"]
+    assert proc.returncode == code, (out, st.get("verdict"), st["message"])
+    assert st["verdict"] == {"passed": "Passed", "failed": "Failed",
+                             "aborted": "Aborted", "error": "Error"}[outcome]
