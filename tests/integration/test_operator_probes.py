@@ -231,3 +231,73 @@ def test_cli_run_wait_exit_code_follows_the_real_verdict(env, app, tmp_path,
     assert proc.returncode == code, (out, st.get("verdict"), st["message"])
     assert st["verdict"] == {"passed": "Passed", "failed": "Failed",
                              "aborted": "Aborted", "error": "Error"}[outcome]
+
+
+@pytest.fixture
+def metrics_app():
+    from test_probes import App as MetricsApp
+    a = MetricsApp()
+    yield a
+    a.stop()
+
+
+@pytest.fixture
+def prometheus(metrics_app):
+    prom = harness.Prometheus([f"127.0.0.1:{metrics_app.port}"])
+    try:
+        prom.start()
+        yield prom
+    finally:
+        prom.stop()
+
+
+def prometheus_value(prom, query):
+    """The query's single value now, or None while Prometheus has none."""
+    import urllib.parse
+    import urllib.request
+    url = f"{prom.url}/api/v1/query?query={urllib.parse.quote(query)}"
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        result = json.load(resp)["data"]["result"]
+    return float(result[0]["value"][1]) if len(result) == 1 else None
+
+
+@pytest.mark.parametrize("raise_errors,verdict", [(False, "Passed"),
+                                                  (True, "Failed")])
+def test_prometheus_probe_decides_the_verdict(env, metrics_app, prometheus,
+                                              raise_errors, verdict):
+    """A real Prometheus scrapes an app whose error ratio the test sets;
+    the operator's prometheus probe sees it and the verdict follows."""
+    from test_probes import ERROR_RATIO
+    cp, op = env
+    ns = cp.create_namespace("prom")
+    oh.make_pods(cp, ns, 3, {"app": "web"})
+    harness.wait_until("Prometheus to have the error ratio", lambda:
+                       prometheus_value(prometheus, ERROR_RATIO) is not None,
+                       60)
+    spec = oh.pod_delete_spec({"app": "web"}, duration="6s")
+    spec["probes"] = [{"name": "errors", "interval": "500ms",
+                       "timeout": "5s", "failureThreshold": 2,
+                       "prometheus": {"url": prometheus.url,
+                                      "query": ERROR_RATIO,
+                                      "expect": "< 0.5"}}]
+    spec["successCriteria"] = {"minAvailability": 90,
+                               "maxRecoveryTime": "1m"}
+    oh.apply(cp, ns, oh.experiment("errors", spec))
+    oh.wait_phase(cp, ns, "errors", "Observing", 60, [op.proc])
+    if raise_errors:
+        metrics_app.set(error_ratio=0.9)
+        oh.wait_phase(cp, ns, "errors", "Recovering", 60, [op.proc])
+        metrics_app.set(error_ratio=0.0)
+    st = oh.wait_phase(cp, ns, "errors", oh.TERMINAL, 90,
+                       [op.proc])["status"]
+    assert st["verdict"] == verdict, st
+    (probe,) = st["probes"]
+    assert probe["baseline"] == "Passed"
+    if raise_errors:
+        assert probe["during"] == "Failed"
+        assert "is not < 0.5" in probe["lastError"]
+        assert st["availability"] < 90
+        assert "below minAvailability" in st["message"]
+    else:
+        assert probe["timeline"] == "+" * probe["samples"]
+        assert st["availability"] == 100
