@@ -298,10 +298,11 @@ int fl_probe_validate(const struct fl_probe *p, char *err, size_t n)
 	case FL_PROBE_KUBERNETES:
 		rc = fl_probe_kube_validate(p->params, why, sizeof(why));
 		break;
+	case FL_PROBE_CLOUDWATCH:
+		rc = fl_probe_cw_validate(p->params, why, sizeof(why));
+		break;
 	default:
-		snprintf(why, sizeof(why),
-			 "cloudwatch: cloudwatch probes are not available in "
-			 "this build");
+		snprintf(why, sizeof(why), "unknown probe kind");
 		rc = -1;
 		break;
 	}
@@ -327,6 +328,9 @@ int fl_probe_sample(const struct fl_probe *p, struct fl_probe_ctx *ctx,
 		break;
 	case FL_PROBE_PROMETHEUS:
 		rc = fl_probe_prom_sample(p, ctx, out);
+		break;
+	case FL_PROBE_CLOUDWATCH:
+		rc = fl_probe_cw_sample(p, ctx, out);
 		break;
 	default:
 		rc = fl_probe_kube_sample(p, ctx, out);

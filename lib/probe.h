@@ -1,7 +1,6 @@
 /*
  * Steady-state probes: take one sample of a probe (http, prometheus,
- * kubernetes; cloudwatch is not in this build yet) and keep the verdict
- * over many samples.
+ * kubernetes, cloudwatch) and keep the verdict over many samples.
  *
  * The operator calls fl_probe_sample() from its reconcile loop, once per
  * probe interval, and feeds each result to the probe's fl_probe_state:
@@ -41,6 +40,7 @@
 #define FL_PROBE_TIMELINE_CUT '~'
 
 struct fl_probe_kind_cache; /* the discovery map, private to probe.c */
+struct fl_aws;		    /* aws.h */
 
 /* What samples need.  fl_probe_ctx_init() fills it; the caller may then
  * change max_body.  kube and namespace are borrowed, not owned. */
@@ -51,6 +51,12 @@ struct fl_probe_ctx {
 	size_t max_body;       /* response bytes read at most */
 	void *curl;	       /* a reused libcurl easy handle */
 	struct fl_probe_kind_cache *kinds; /* apiVersion+kind -> resource */
+	/* cloudwatch probes: the caller's AWS client for a region (NULL
+	 * for the default one), or NULL with err filled; without it they
+	 * are refused. */
+	struct fl_aws *(*aws_for)(void *arg, const char *region, char *err,
+				  size_t n);
+	void *aws_arg;
 };
 
 /* One sample. */

@@ -58,6 +58,9 @@ int fl_probe_http_sample(const struct fl_probe *p, struct fl_probe_ctx *ctx,
 int fl_probe_prom_validate(struct json_object *params, char *err, size_t n);
 int fl_probe_prom_sample(const struct fl_probe *p, struct fl_probe_ctx *ctx,
 			 struct fl_probe_result *r);
+int fl_probe_cw_validate(struct json_object *params, char *err, size_t n);
+int fl_probe_cw_sample(const struct fl_probe *p, struct fl_probe_ctx *ctx,
+		       struct fl_probe_result *r);
 int fl_probe_kube_validate(struct json_object *params, char *err, size_t n);
 int fl_probe_kube_sample(const struct fl_probe *p, struct fl_probe_ctx *ctx,
 			 struct fl_probe_result *r);

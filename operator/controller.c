@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "aws_ops.h"
 #include "json.h"
 #include "kube_watch.h"
 #include "log.h"
@@ -179,6 +180,18 @@ static fl_kube *new_client(struct fl_operator *op, char *err, size_t errlen)
 	return fl_kube_new(&op->kcfg, &o, err, errlen);
 }
 
+/* Cloudwatch probes use the worker's AWS client of their region. */
+static struct fl_aws *probe_aws(void *arg, const char *region, char *err,
+				size_t n)
+{
+	struct fl_aws_error e = {0};
+	fl_aws *a = fl_worker_aws(arg, region, &e);
+
+	if (!a)
+		snprintf(err, n, "%s", e.text);
+	return a;
+}
+
 static int read_kill_switch(struct fl_operator *op, char *err, size_t errlen)
 {
 	struct fl_kube_ref ref = {
@@ -250,6 +263,8 @@ int fl_controller_start(struct fl_operator *op, char *err, size_t errlen)
 			return -1;
 		fl_kube_recorder_init(&w->rec, w->kube, &ro_ev);
 		fl_probe_ctx_init(&w->probes, w->kube, NULL);
+		w->probes.aws_for = probe_aws;
+		w->probes.aws_arg = w;
 		if (pthread_create(&ctl->threads[i], NULL, worker_main, w)) {
 			snprintf(err, errlen, "cannot start worker threads");
 			return -1;

@@ -17,6 +17,8 @@
  *   --deadline-ms MS   with --until: give up after MS (default 60000)
  *   --interval-ms MS   time between samples (default: the probe's)
  *   --kubeconfig F     a client for kubernetes probes
+ *   --aws              a client for cloudwatch probes, from the
+ *                      environment (AWS_ENDPOINT_URL, keys, region)
  *   --namespace NS     the default namespace
  *   --max-body N       response bytes a sample reads at most
  *
@@ -33,6 +35,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "aws.h"
 #include "buf.h"
 #include "experiment.h"
 #include "json.h"
@@ -49,7 +52,27 @@ struct args {
 	long deadline_ms;
 	long interval_ms; /* -1: the probe's */
 	long max_body;
+	int aws; /* --aws: cloudwatch probes get a client */
 };
+
+static fl_aws *aws; /* made on first use, freed at exit */
+
+/* ctx.aws_for: one client from the environment, whatever the region. */
+static struct fl_aws *aws_for(void *arg, const char *region, char *err,
+			      size_t n)
+{
+	struct fl_aws_opts o = {0};
+	struct fl_aws_error e = {0};
+
+	(void)arg;
+	if (!aws) {
+		o.region = region;
+		aws = fl_aws_new(&o, &e);
+		if (!aws)
+			snprintf(err, n, "%s", e.text);
+	}
+	return aws;
+}
 
 static void __attribute__((noreturn)) usage(const char *why)
 {
@@ -57,7 +80,7 @@ static void __attribute__((noreturn)) usage(const char *why)
 		"probe_driver: %s\n"
 		"usage: probe_driver [--samples N | --until "
 		"pass|fail|holds|fails] [--deadline-ms MS] [--interval-ms MS]\n"
-		"       [--kubeconfig F] [--namespace NS] [--max-body N]\n"
+		"       [--kubeconfig F] [--aws] [--namespace NS] [--max-body N]\n"
 		"       (--probe JSON | --file EXPERIMENT [--name PROBE])\n",
 		why);
 	exit(2);
@@ -97,6 +120,10 @@ static void parse_args(int argc, char **argv, struct args *a)
 	for (i = 1; i < argc; i++) {
 		const char *o = argv[i];
 
+		if (strcmp(o, "--aws") == 0) {
+			a->aws = 1;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage("an option is missing its value");
 		if (strcmp(o, "--probe") == 0)
@@ -359,10 +386,13 @@ int main(int argc, char **argv)
 	if (a.kubeconfig)
 		kube = kube_client(a.kubeconfig);
 	fl_probe_ctx_init(&ctx, kube, a.namespace);
+	if (a.aws)
+		ctx.aws_for = aws_for;
 	if (a.max_body > 0)
 		ctx.max_body = (size_t)a.max_body;
 	rc = run(&a, p, &ctx);
 	fl_probe_ctx_release(&ctx);
+	fl_aws_free(aws);
 	fl_kube_free(kube);
 	json_object_put(doc);
 	if (a.file)

@@ -43,7 +43,7 @@ class Run:
         return f"rc={self.rc} lines={self.lines} stderr={self.stderr!r}"
 
 
-def sample(driver, probe, *args, timeout=120):
+def sample(driver, probe, *args, timeout=120, env=None):
     """Runs the driver on a probe (a dict: one item of spec.probes, or a
     path to an experiment file)."""
     if isinstance(probe, dict):
@@ -51,7 +51,8 @@ def sample(driver, probe, *args, timeout=120):
     else:
         what = ["--file", str(probe)]
     proc = subprocess.run([driver, *args, *what], capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
     return Run(proc)
 
 
@@ -569,8 +570,7 @@ def test_unreachable_urls_fail_the_sample(driver):
      "probe 'p': http.url: must be an http or https url"),
     ({"name": "p", "cloudwatch": {"namespace": "AWS/ELB", "metric": "m",
                                   "statistic": "p99", "expect": "< 1"}},
-     "probe 'p': cloudwatch: cloudwatch probes are not available in this "
-     "build"),
+     "probe 'p': cloudwatch: no AWS client here"),
     ({"name": "p"},
      "probe 'p': set exactly one of http, prometheus, kubernetes, "
      "cloudwatch"),
@@ -610,3 +610,44 @@ def test_invalid_expect_in_a_manifest_names_the_field(driver, tmp_path):
     assert run.rc == 2, run
     assert run.lines == []
     assert "spec.probes[0].prometheus.expect" in run.stderr, run
+
+
+# -- cloudwatch ---------------------------------------------------------------
+
+
+def test_cloudwatch_probe_against_moto(driver, moto):
+    """GetMetricData through our AWS client, signed, against moto: the
+    newest datapoint of the metric decides the sample."""
+    import datetime
+    cw = moto.client("cloudwatch")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cw.put_metric_data(Namespace="Shop/Checkout", MetricData=[{
+        "MetricName": "Latency", "Value": 0.2, "Timestamp": now,
+        "Dimensions": [{"Name": "Service", "Value": "checkout"}]}])
+    probe = {"name": "p99", "cloudwatch": {
+        "namespace": "Shop/Checkout", "metric": "Latency",
+        "dimensions": {"Service": "checkout"}, "statistic": "Average",
+        "period": "1m", "expect": "< 0.5"}}
+    run = sample(driver, probe, "--aws", env=moto.env())
+    assert run.rc == 0, run
+    assert run.last["passed"] is True, run
+    assert run.last["value"] == pytest.approx(0.2), run
+    assert run.last["message"] == ("cloudwatch Shop/Checkout/Latency "
+                                   "Average: value 0.2 < 0.5"), run
+
+    probe["cloudwatch"]["expect"] = "< 0.1"
+    run = sample(driver, probe, "--aws", env=moto.env())
+    assert run.last["passed"] is False, run
+    assert "value 0.2 is not < 0.1" in run.last["message"], run
+
+    # Another dimension has no data: a failed sample that says so.
+    probe["cloudwatch"]["dimensions"] = {"Service": "cart"}
+    run = sample(driver, probe, "--aws", env=moto.env())
+    assert run.last["passed"] is False, run
+    assert "no datapoints" in run.last["message"], run
+
+    # A wrong secret: the sample fails with the service's own error.
+    env = {**moto.env(), "AWS_SECRET_ACCESS_KEY": "wrong"}
+    run = sample(driver, probe, "--aws", env=env)
+    assert run.last["passed"] is False, run
+    assert "SignatureDoesNotMatch" in run.last["message"], run

@@ -270,8 +270,7 @@ static void test_validate_errors(void **state)
 		{FL_PROBE_CLOUDWATCH,
 		 "{\"namespace\": \"AWS/ELB\", \"metric\": \"m\", "
 		 "\"statistic\": \"p99\", \"expect\": \"< 1\"}",
-		 "probe 'p': cloudwatch: cloudwatch probes are not available "
-		 "in this build"},
+		 "probe 'p': cloudwatch: no AWS client here"},
 	};
 	struct fl_probe_ctx ctx;
 	struct fl_probe_result r;
