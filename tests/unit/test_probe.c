@@ -269,8 +269,13 @@ static void test_validate_errors(void **state)
 		 "kubernetes.namespace: must be a non-empty string"},
 		{FL_PROBE_CLOUDWATCH,
 		 "{\"namespace\": \"AWS/ELB\", \"metric\": \"m\", "
-		 "\"statistic\": \"p99\", \"expect\": \"< 1\"}",
-		 "probe 'p': cloudwatch: no AWS client here"},
+		 "\"statistic\": \"p99\", \"expect\": \"about 1\"}",
+		 "probe 'p': cloudwatch.expect: cannot parse 'about 1'"},
+		{FL_PROBE_CLOUDWATCH,
+		 "{\"namespace\": \"AWS/ELB\", \"metric\": \"m\", "
+		 "\"statistic\": \"p99\", \"expect\": \"< 1\", "
+		 "\"period\": \"90s\"}",
+		 "probe 'p': cloudwatch.period: '90s' is not"},
 	};
 	struct fl_probe_ctx ctx;
 	struct fl_probe_result r;
