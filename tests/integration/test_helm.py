@@ -72,3 +72,77 @@ def test_install_then_uninstall_keeps_the_crd(helm, repo,
     assert cp.kubectl("get", "chaosexperiments", "-n", ns,
                       "-o", "name").stdout.split() == [
         "chaosexperiment.faultline.dev/quickstart"]
+
+
+def render(helm, repo, *sets):
+    out = helm("template", "faultline", str(repo / "charts" / "faultline"),
+               "--namespace", "chaos", "--kube-version", "1.34.0",
+               *[a for s in sets for a in ("--set", s)]).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def test_operator_is_off_by_default(helm, repo):
+    assert render(helm, repo) == []
+
+
+def test_operator_renders_with_the_one_clusterrole(helm, repo):
+    docs = render(helm, repo, "operator.enabled=true",
+                  "operator.image.repository=registry.example/faultline",
+                  "operator.namespaces={shop,cart}",
+                  "operator.namespaceOptIn=true")
+    kinds = sorted(d["kind"] for d in docs)
+    assert kinds == ["ClusterRole", "ClusterRoleBinding", "Deployment",
+                     "Service", "ServiceAccount"]
+    (role,) = [d for d in docs if d["kind"] == "ClusterRole"]
+    with open(repo / "deploy" / "rbac" / "operator.yaml") as f:
+        assert role == yaml.safe_load(f)
+    (binding,) = [d for d in docs if d["kind"] == "ClusterRoleBinding"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount",
+                                    "name": "faultline-operator",
+                                    "namespace": "chaos"}]
+    (dep,) = [d for d in docs if d["kind"] == "Deployment"]
+    pod = dep["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["image"] == "registry.example/faultline:0.1.0"
+    assert "--leader-elect=true" in c["args"]
+    assert "--namespaces=shop,cart" in c["args"]
+    assert "--namespace-opt-in" in c["args"]
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert {e["name"] for e in c["env"]} == {"POD_NAME", "POD_NAMESPACE",
+                                             "NODE_NAME"}
+    assert dep["spec"]["selector"]["matchLabels"].items() <= \
+        dep["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_operator_without_an_image_is_refused(helm, repo):
+    r = helm("template", "faultline", str(repo / "charts" / "faultline"),
+             "--kube-version", "1.34.0", "--set", "operator.enabled=true",
+             check=False)
+    assert r.returncode != 0
+    assert "operator.image.repository is required" in r.stderr
+
+
+def test_install_with_the_operator(helm, repo, fresh_control_plane):
+    cp = fresh_control_plane
+    ns = cp.create_namespace("chaos")
+    helm("install", "faultline", str(repo / "charts" / "faultline"),
+         "--namespace", ns, "--kubeconfig", cp.kubeconfig,
+         "--set", "operator.enabled=true",
+         "--set", "operator.image.repository=registry.example/faultline")
+    dep = yaml.safe_load(cp.kubectl("get", "deployment", "faultline-operator",
+                                    "-n", ns, "-o", "yaml").stdout)
+    assert dep["spec"]["replicas"] == 2
+    # The ServiceAccount may do what the operator needs.
+    sa = f"system:serviceaccount:{ns}:faultline-operator"
+    for verb, res, sub in (("create", "pods", "eviction"),
+                           ("update", "chaosexperiments.faultline.dev",
+                            "status"),
+                           ("watch", "chaosexperiments.faultline.dev", ""),
+                           ("create", "leases.coordination.k8s.io", "")):
+        r = cp.kubectl("auth", "can-i", verb, res, f"--subresource={sub}",
+                       "--as", sa, "-n", ns, check=False)
+        assert r.stdout.strip() == "yes", (verb, res, r.stdout, r.stderr)
+    r = cp.kubectl("auth", "can-i", "delete", "deployments", "--as", sa,
+                   "-n", ns, check=False)
+    assert r.stdout.strip() == "no"
