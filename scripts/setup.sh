@@ -20,7 +20,7 @@ DEBS="build-essential pkg-config clang clang-format llvm
 libyaml-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libxml2-dev
 libwebsockets-dev libcmocka-dev libmnl-dev libnftnl-dev libnetfilter-queue-dev
 iproute2 nftables iptables openssl xxd libxml2-utils libclang-rt-14-dev
-chromium"
+chromium lua5.1 lua-cjson"
 
 missing=()
 for p in $DEBS; do
