@@ -3,6 +3,7 @@ again: the run completes from status, nothing is injected twice, and
 nothing is left behind.  Then two operators share a Lease: the leader is
 killed mid-run and the other finishes that run, exactly once."""
 
+import json
 import time
 
 import pytest
@@ -120,3 +121,36 @@ def test_two_operators_one_leads_and_the_other_finishes(control_plane):
     assert min(oh.write_times(cp, standby, ns)) > killed_at
     assert max(oh.write_times(cp, f"faultline-{leader.name[-1]}", ns)) < \
         killed_at
+
+
+def test_sigterm_shuts_down_cleanly_and_hands_the_lease_over(control_plane):
+    cp = control_plane
+    self_ns = cp.create_namespace("op")
+    lease = ["--leader-elect=true", "--lease-duration=15s",
+             "--renew-deadline=10s", "--retry-period=300ms"]
+    ops = [oh.Operator(cp, oh.install(cp, user=f"faultline-{who}"), self_ns,
+                       args=lease, name=f"op-{who}") for who in ("c", "d")]
+    try:
+        for op in ops:
+            op.start()
+        leader = harness.wait_until(
+            "a leader", lambda: next((o for o in ops if
+                                      o.metric("faultline_leader") == 1),
+                                     None), 30, [o.proc for o in ops])
+        other = ops[1] if leader is ops[0] else ops[0]
+        leader.proc._signal(__import__("signal").SIGTERM)
+        assert leader.wait_exit(30) == 0, leader.describe()
+        msgs = [line.get("msg", "") for line in leader.log_lines()]
+        assert any("shutting down" in m for m in msgs), msgs
+        assert "stopped" in msgs[-1], msgs
+        # The Lease was given up, not left to run out.
+        holder = json.loads(cp.kubectl(
+            "get", "lease", "faultline-operator", "-n", self_ns, "-o",
+            "json").stdout)["spec"].get("holderIdentity", "")
+        assert not holder.startswith(leader.name), holder
+        harness.wait_until("the other to lead", lambda:
+                           other.metric("faultline_leader") == 1, 60,
+                           [other.proc])
+    finally:
+        for op in ops:
+            op.stop()
