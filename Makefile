@@ -20,7 +20,7 @@
 #                        print its stripped size
 
 CC      ?= gcc
-PKGS    := yaml-0.1 json-c libcrypto libcurl libxml-2.0
+PKGS    := yaml-0.1 json-c libcrypto libcurl libxml-2.0 libwebsockets
 # The injector links only what it needs: netlink, nftables, NFQUEUE.
 SIDECAR_PKGS := libmnl libnftnl libnetfilter_queue
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
@@ -101,7 +101,9 @@ $(SIDECAR): $(SIDECAR_OBJ) $(LIB)
 # needed.  Debian ships no libmnl.a (and our mirror has no sources to
 # build one), so sidecar/mnl_static.c implements the part of libmnl that
 # this link needs, and it is linked here only: the dynamic build keeps
-# the system's libmnl.
+# the system's libmnl.  The agent channel brings libwebsockets and
+# OpenSSL (libssl, libcrypto) with their own dependencies (zlib, libcap);
+# the binary then needs /dev/urandom at run time, nothing else.
 SIDECAR_STATIC := $(B)/faultline-sidecar-static
 sidecar-static: $(SIDECAR_STATIC)
 	@strip -o $(SIDECAR_STATIC).stripped $(SIDECAR_STATIC)
@@ -110,11 +112,19 @@ sidecar-static: $(SIDECAR_STATIC)
 
 $(SIDECAR_STATIC): $(SIDECAR_OBJ) $(B)/sidecar/mnl_static.o $(LIB)
 	$(CC) -static $(LDFLAGS) -o $@ $^ \
-		-lnetfilter_queue -lnftnl -ljson-c -lyaml -lm -pthread
+		-lnetfilter_queue -lnftnl -ljson-c -lyaml -lwebsockets -lssl \
+		-lcrypto -lz -lcap -ldl -lm -pthread
 
 $(B)/tests/drivers/%: tests/drivers/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The agent channel's driver runs the operator's server module.
+$(B)/tests/drivers/agent_server_driver: tests/drivers/agent_server_driver.c \
+		$(B)/operator/agent_server.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ioperator $(LDFLAGS) -o $@ $< \
+		$(B)/operator/agent_server.o $(LIB) $(LDLIBS)
 
 # Sidecar unit tests also link the sidecar's objects, all but main.o (make
 # prefers this rule to the one below: its stem is shorter).

@@ -17,6 +17,8 @@
  *   3  an apply failed: every fault applied before it was reverted
  *   4  a revert (or a sweep) failed: something may be left behind
  *   5  internal error
+ *   6  run: reverted because the agent channel failed (the operator went
+ *      silent past the grace period, or refused our hello)
  *
  * Safety: the deadline is a CLOCK_MONOTONIC timerfd armed before anything
  * is applied, and SIGTERM, SIGINT and SIGHUP arrive through a signalfd:
@@ -25,6 +27,11 @@
  * "failed" line; the run goes on until the deadline.  Every run
  * starts with a sweep, which removes what an instance killed by SIGKILL
  * left behind.
+ *
+ * With an "agent" object in the spec, a client thread (agent_client.h)
+ * talks to the operator; its verdict (an order, or the dead-man switch)
+ * arrives through one more descriptor in the same poll and ends the hold
+ * like a signal does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_client.h"
 #include "alloc.h"
 #include "fault.h"
 #include "spec.h"
@@ -50,6 +58,7 @@ enum {
 	EXIT_APPLY_FAILED = 3,
 	EXIT_REVERT_FAILED = 4,
 	EXIT_INTERNAL = 5,
+	EXIT_CHANNEL = 6,
 };
 
 #define SPEC_MAX (1 << 20)
@@ -251,9 +260,11 @@ static int sweep_all(struct fl_fault_ctx *ctx)
 struct run {
 	struct fl_spec sp;
 	struct fl_fault_ctx ctx;
-	int sfd;      /* SIGTERM, SIGINT, SIGHUP, SIGCHLD */
-	int tfd;      /* the deadline */
-	char why[64]; /* what ended the hold: "deadline", "SIGTERM" */
+	int sfd;       /* SIGTERM, SIGINT, SIGHUP, SIGCHLD */
+	int tfd;       /* the deadline */
+	char why[160]; /* what ended the hold: "deadline", "SIGTERM" */
+	struct fl_agent_client *agent; /* NULL without "agent" */
+	enum fl_agent_verdict verdict; /* the agent's, when it ended it */
 };
 
 /* A worker ended while its fault was held (the OOM killer took a
@@ -277,11 +288,14 @@ static void worker_ended(const struct fl_workers *w, pid_t pid, int status,
  * SIGCHLD reaps ended workers and reports them. */
 static int should_stop(struct run *r, int timeout_ms)
 {
-	struct pollfd p[2] = {{.fd = r->sfd, .events = POLLIN},
-			      {.fd = r->tfd, .events = POLLIN}};
+	struct pollfd p[3] = {{.fd = r->sfd, .events = POLLIN},
+			      {.fd = r->tfd, .events = POLLIN},
+			      {.fd = -1, .events = POLLIN}};
 	struct signalfd_siginfo si;
 
-	if (poll(p, 2, timeout_ms) <= 0)
+	if (r->agent)
+		p[2].fd = fl_agent_client_fd(r->agent);
+	if (poll(p, 3, timeout_ms) <= 0)
 		return 0;
 	if ((p[0].revents & POLLIN) &&
 	    read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
@@ -298,6 +312,55 @@ static int should_stop(struct run *r, int timeout_ms)
 	if (p[1].revents & POLLIN) {
 		snprintf(r->why, sizeof(r->why), "deadline");
 		return 1;
+	}
+	if (p[2].revents & POLLIN) {
+		r->verdict = fl_agent_client_verdict(r->agent, r->why,
+						     sizeof(r->why));
+		return r->verdict != FL_AGENT_VERDICT_NONE;
+	}
+	return 0;
+}
+
+/* Tells the operator, when there is an agent channel, where the run
+ * stands and which faults hold. */
+static void report(struct run *r, enum fl_agent_state state, const char *msg)
+{
+	struct fl_agent_fault_status fs[FL_SPEC_MAX_FAULTS];
+	size_t i;
+
+	if (!r->agent)
+		return;
+	memset(fs, 0, sizeof(fs));
+	for (i = 0; i < r->sp.nfaults && i < FL_SPEC_MAX_FAULTS; i++) {
+		snprintf(fs[i].kind, sizeof(fs[i].kind), "%s",
+			 r->sp.faults[i].ops->kind);
+		snprintf(fs[i].state, sizeof(fs[i].state), "%s",
+			 r->sp.faults[i].applied	    ? "applied"
+			 : state == FL_AGENT_STATE_APPLYING ? "pending"
+							    : "reverted");
+	}
+	fl_agent_client_status(r->agent, state, fs, i, msg);
+}
+
+/* Starts the agent client when the spec has one.  Returns -1 with a
+ * message on stderr. */
+static int agent_start(struct run *r)
+{
+	struct fl_agent_client_config cfg = {
+		.url = r->sp.agent_url,
+		.ca_pem = r->sp.agent_ca,
+		.token = r->sp.agent_token,
+		.proof_key = r->sp.agent_proof_key,
+		.grace_s = r->sp.agent_grace_s,
+	};
+	char err[256];
+
+	if (!r->sp.agent_url)
+		return 0;
+	r->agent = fl_agent_client_start(&cfg, err, sizeof(err));
+	if (!r->agent) {
+		fprintf(stderr, "faultline-sidecar: %s\n", err);
+		return -1;
 	}
 	return 0;
 }
@@ -430,17 +493,33 @@ static int cmd_run(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
+	/* After arm(): the client thread inherits the blocked signals. */
+	if (agent_start(&r) < 0)
+		goto out;
 	sweep_all(&r.ctx);
+	report(&r, FL_AGENT_STATE_APPLYING, "");
 	applied = apply_all(&r);
-	if (applied == 0)
+	if (applied == 0) {
+		report(&r, FL_AGENT_STATE_ACTIVE, "");
 		while (!should_stop(&r, -1))
 			;
+	}
+	report(&r, FL_AGENT_STATE_REVERTING,
+	       applied < 0 ? "apply failed" : r.why);
 	if (applied < 0)
 		rc = revert_all(&r, "apply failed") < 0 ? EXIT_REVERT_FAILED
 							: EXIT_APPLY_FAILED;
 	else
 		rc = revert_all(&r, r.why) < 0 ? EXIT_REVERT_FAILED : EXIT_OK;
+	if (rc == EXIT_OK && (r.verdict == FL_AGENT_VERDICT_SILENT ||
+			      r.verdict == FL_AGENT_VERDICT_REFUSED))
+		rc = EXIT_CHANNEL;
+	report(&r,
+	       rc == EXIT_OK || rc == EXIT_CHANNEL ? FL_AGENT_STATE_REVERTED
+						   : FL_AGENT_STATE_FAILED,
+	       applied < 0 ? "apply failed" : r.why);
 out:
+	fl_agent_client_stop(r.agent, 2000);
 	if (r.sfd >= 0)
 		close(r.sfd);
 	if (r.tfd >= 0)

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_client.h"
+#include "agent_token.h"
 #include "alloc.h"
 #include "json.h"
 #include "schema.h"
@@ -11,7 +13,8 @@
 #define TAG_MAX 32
 
 static const char *const top_keys[] = {
-	"tag", "duration", "faults", "target", "control", "allowControlCut",
+	"tag",	   "duration",	      "faults", "target",
+	"control", "allowControlCut", "agent",
 };
 
 static int check_keys(struct json_object *o, const char *const *keys, size_t n,
@@ -142,6 +145,74 @@ static void parse_control(struct fl_spec *sp, struct fl_errors *errs)
 		sp->control_port = (int)json_object_get_int64(port);
 }
 
+static const char *agent_str(struct json_object *a, const char *key, size_t max,
+			     struct fl_errors *errs)
+{
+	const char *v = fl_json_str(a, key);
+	char path[32];
+
+	snprintf(path, sizeof(path), "agent.%s", key);
+	if (!v)
+		fl_errors_add(errs, 0, path, "required string is missing");
+	else if (strlen(v) > max)
+		fl_errors_add(errs, 0, path, "longer than %zu characters", max);
+	else
+		return v;
+	return NULL;
+}
+
+/* The agent channel: where the operator is, the CA that signs its
+ * certificate, our token and proof key, the dead-man switch's grace. */
+static void parse_agent(struct fl_spec *sp, struct fl_errors *errs)
+{
+	static const char *const keys[] = {"url", "token", "caCert", "proofKey",
+					   "graceSeconds"};
+	struct json_object *a = fl_json_get(sp->doc, "agent"), *g;
+	struct fl_agent_claims claims;
+	struct fl_agent_url url;
+	uint8_t key[FL_AGENT_KEY_LEN];
+	const char *v;
+	char err[160];
+
+	if (!a)
+		return;
+	if (!json_object_is_type(a, json_type_object)) {
+		fl_errors_add(errs, 0, "agent", "must be an object");
+		return;
+	}
+	check_keys(a, keys, 5, "agent", errs);
+	v = agent_str(a, "url", 300, errs);
+	if (v && fl_agent_url_parse(v, &url, err, sizeof(err)) < 0)
+		fl_errors_add(errs, 0, "agent.url", "%s", err);
+	sp->agent_url = v;
+	v = agent_str(a, "caCert", FL_SPEC_AGENT_CA_MAX, errs);
+	if (v && !strstr(v, "-----BEGIN CERTIFICATE-----"))
+		fl_errors_add(errs, 0, "agent.caCert",
+			      "must hold a PEM certificate");
+	sp->agent_ca = v;
+	v = agent_str(a, "token", FL_AGENT_TOKEN_MAX - 1, errs);
+	if (v && fl_agent_token_peek(v, &claims) != FL_AGENT_OK)
+		fl_errors_add(errs, 0, "agent.token",
+			      "is not a faultline agent token");
+	sp->agent_token = v;
+	v = agent_str(a, "proofKey", 64, errs);
+	if (v && fl_agent_b64url_decode(v, strlen(v), key, sizeof(key)) !=
+			 FL_AGENT_KEY_LEN)
+		fl_errors_add(errs, 0, "agent.proofKey",
+			      "must be base64url of %d bytes",
+			      FL_AGENT_KEY_LEN);
+	sp->agent_proof_key = v;
+	sp->agent_grace_s = FL_SPEC_AGENT_GRACE_S;
+	g = fl_json_get(a, "graceSeconds");
+	if (g &&
+	    (!json_object_is_type(g, json_type_int) ||
+	     json_object_get_int64(g) < 1 || json_object_get_int64(g) > 3600))
+		fl_errors_add(errs, 0, "agent.graceSeconds",
+			      "must be an integer from 1 to 3600");
+	else if (g)
+		sp->agent_grace_s = (int)json_object_get_int64(g);
+}
+
 /* One fault: its kind must have an engine here, its params must pass the
  * CRD's schema, then the kind's own parse(). */
 static void parse_fault(struct fl_spec *sp, size_t i,
@@ -248,6 +319,7 @@ int fl_spec_parse(const char *text, struct fl_spec *sp, struct fl_errors *errs)
 	parse_head(sp, errs);
 	parse_target(sp, errs);
 	parse_control(sp, errs);
+	parse_agent(sp, errs);
 	parse_faults(sp, errs);
 	if (errs->n + errs->dropped == before)
 		return 0;

@@ -6,7 +6,12 @@
  *    "faults": [{"kind": "cpuStress", "params": {"load": 50}}, ...],
  *    "target": {"pid": 123, "cgroup": "/sys/fs/cgroup/..."},
  *    "control": {"cidr": "10.0.0.5/32", "port": 8443},
- *    "allowControlCut": false}
+ *    "allowControlCut": false,
+ *    "agent": {"url": "wss://10.0.0.5:8443", "caCert": "-----BEGIN ...",
+ *              "token": "...", "proofKey": "...", "graceSeconds": 30}}
+ *
+ * "agent" is optional: without it the sidecar talks to nobody and only
+ * its deadline and signals end the run (see agent_client.h).
  *
  * Each fault's params are validated against the CRD's schema for its kind
  * (the same checks the API server made), then read by the kind's parse().
@@ -26,6 +31,8 @@
 
 #define FL_SPEC_MAX_FAULTS 16
 #define FL_SPEC_MAX_DURATION_MS (24LL * 3600 * 1000)
+#define FL_SPEC_AGENT_CA_MAX (64 * 1024)
+#define FL_SPEC_AGENT_GRACE_S 30
 
 struct fl_spec_fault {
 	const struct fl_fault_ops *ops;
@@ -44,6 +51,12 @@ struct fl_spec {
 	const char *control_cidr; /* NULL when not given */
 	int control_port;
 	int allow_control_cut;
+	/* The agent channel; agent_url is NULL when the spec has none. */
+	const char *agent_url;
+	const char *agent_ca; /* PEM text */
+	const char *agent_token;
+	const char *agent_proof_key; /* base64url */
+	int agent_grace_s;	     /* dead-man switch; default 30 */
 	struct fl_spec_fault *faults;
 	size_t nfaults;
 };
