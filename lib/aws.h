@@ -187,13 +187,15 @@ int fl_aws_ec2_describe_instances(fl_aws *a, const char *const *ids,
 enum fl_aws_ec2_action {
 	FL_AWS_EC2_TERMINATE,
 	FL_AWS_EC2_STOP,
-	FL_AWS_EC2_REBOOT
+	FL_AWS_EC2_REBOOT,
+	FL_AWS_EC2_START
 };
 
 /*
- * TerminateInstances, StopInstances or RebootInstances.  *out (out may be
- * NULL): an array of {"instanceId", "previousState", "currentState"}; an
- * empty array for a reboot, which reports no states.
+ * TerminateInstances, StopInstances, RebootInstances or StartInstances
+ * (to undo a stop).  *out (out may be NULL): an array of {"instanceId",
+ * "previousState", "currentState"}; an empty array for a reboot, which
+ * reports no states.
  */
 int fl_aws_ec2_instances_action(fl_aws *a, enum fl_aws_ec2_action action,
 				const char *const *ids, size_t nids,

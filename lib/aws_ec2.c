@@ -1,6 +1,6 @@
 /*
  * EC2: find instances, and terminate, stop or reboot them (the node
- * faults).  The EC2 query protocol lists items as <item> elements and
+ * faults), or start a stopped one again.  The EC2 query protocol lists items as <item> elements and
  * numbers list parameters from 1 ("InstanceId.1").
  */
 #include <stdio.h>
@@ -135,6 +135,7 @@ int fl_aws_ec2_instances_action(fl_aws *a, enum fl_aws_ec2_action action,
 		[FL_AWS_EC2_TERMINATE] = "TerminateInstances",
 		[FL_AWS_EC2_STOP] = "StopInstances",
 		[FL_AWS_EC2_REBOOT] = "RebootInstances",
+		[FL_AWS_EC2_START] = "StartInstances",
 	};
 	struct json_object *arr;
 	struct fl_buf p;
@@ -146,7 +147,7 @@ int fl_aws_ec2_instances_action(fl_aws *a, enum fl_aws_ec2_action action,
 		*out = NULL;
 	memset(err, 0, sizeof(*err));
 	fl_buf_init(&p, 0);
-	if ((unsigned)action > FL_AWS_EC2_REBOOT || nids == 0) {
+	if ((unsigned)action > FL_AWS_EC2_START || nids == 0) {
 		fl_aws_err_set(err, "ec2", "instances", 0, "InvalidParameter",
 			       "no instance ids, or an unknown action");
 		goto out;

@@ -8,6 +8,7 @@
  * ("ec2 TerminateInstances: AuthFailure: ..."), so that an SRE reading
  * `kubectl describe` sees the service's own words.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,15 @@
 #include "aws_ops.h"
 #include "fault.h"
 #include "json.h"
+#include "log.h"
 #include "run.h"
 
 /* How often the alarms are read while a run may be aborted by them. */
 #define ALARM_PERIOD_MS 3000
+
+/* How long Preparing retries a population that AWS keeps failing to
+ * give for a transient reason (throttling, 5xx, no answer). */
+#define PREPARE_GIVE_UP_MS 120000
 
 /* ECS tasks read per target at most; far beyond any service. */
 #define MAX_TASKS 5000
@@ -75,6 +81,22 @@ static int tags_match(const struct fl_target *t, struct json_object *tags)
 			return 0;
 	}
 	return 1;
+}
+
+/* Whether a task belongs to the target's service (when it names one):
+ * ECS puts a service's tasks in group "service:<name>".  ListTasks
+ * already filters by service; this also holds against an endpoint that
+ * does not (moto ignores serviceName). */
+static int in_service(const struct fl_target *t, const char *group)
+{
+	const char *name = t->service;
+
+	if (!name)
+		return 1;
+	if (strrchr(name, '/')) /* an ARN: ".../service/<cluster>/<name>" */
+		name = strrchr(name, '/') + 1;
+	return group && !strncmp(group, "service:", 8) &&
+	       !strcmp(group + 8, name);
 }
 
 /* The task id: the last part of its ARN. */
@@ -152,6 +174,7 @@ static int resolve_ecs(fl_aws *a, const struct fl_target *t,
 		const char *desired = fl_json_str(task, "desiredStatus");
 
 		if (!arn || !desired || strcmp(desired, "RUNNING") ||
+		    !in_service(t, fl_json_str(task, "group")) ||
 		    !tags_match(t, fl_json_get(task, "tags")))
 			continue;
 		add_item(items, task_id(arn), arn);
@@ -198,6 +221,28 @@ static int resolve_rds(fl_aws *a, const struct fl_target *t,
 	return 0;
 }
 
+/*
+ * A transient failure while resolving a population: retried (with the
+ * queue's backoff, and a warning in the log each time) until Preparing
+ * has lasted PREPARE_GIVE_UP_MS, then the run fails with the last error,
+ * so that a target behind endless throttling never leaves a run in
+ * Preparing for ever.
+ */
+static int prepare_retry(struct fl_run *r, char *why, size_t n)
+{
+	int64_t t0 = fl_st_phase_time(r, FL_PH_PREPARING);
+	char was[512];
+
+	if (t0 < 0 || fl_now_ms() - t0 < PREPARE_GIVE_UP_MS) {
+		FL_LOG(FL_LOG_WARN, &r->log, "%s (retrying)", why);
+		return -1;
+	}
+	snprintf(was, sizeof(was), "%s", why);
+	snprintf(why, n, "gave up after %d s of transient failures: %s",
+		 PREPARE_GIVE_UP_MS / 1000, was);
+	return 1;
+}
+
 /* The population of an AWS target (see aws_ops.h). */
 int fl_aws_resolve_target(struct fl_run *r, const struct fl_target *t,
 			  struct json_object **items, char *why, size_t n)
@@ -225,6 +270,8 @@ int fl_aws_resolve_target(struct fl_run *r, const struct fl_target *t,
 		json_object_put(*items);
 		*items = NULL;
 	}
+	if (rc < 0)
+		rc = prepare_retry(r, why, n);
 	return rc;
 }
 
@@ -250,7 +297,7 @@ int fl_aws_alarms_firing(struct fl_run *r, char *why, size_t n)
 	struct json_object *abort_when = fl_json_get(safety, "abortWhen");
 	struct json_object *names = fl_json_get(abort_when, "cloudwatchAlarms");
 	const char *list[16];
-	size_t count = fl_json_len(names), seen = 0;
+	size_t count = fl_json_len(names);
 	struct json_object *out = NULL;
 	struct fl_aws_error err;
 	fl_aws *a;
@@ -274,12 +321,11 @@ int fl_aws_alarms_firing(struct fl_run *r, char *why, size_t n)
 	for (size_t i = 0; i < fl_json_len(out); i++) {
 		struct json_object *al = json_object_array_get_idx(out, i);
 		const char *state = fl_json_str(al, "stateValue");
+		const char *name = fl_json_str(al, "alarmName");
 
-		seen++;
-		if (state && !strcmp(state, "ALARM")) {
+		if (name && state && !strcmp(state, "ALARM")) {
 			snprintf(why, n,
-				 "cloudwatch alarm '%s' is in ALARM: %s",
-				 fl_json_str(al, "alarmName"),
+				 "cloudwatch alarm '%s' is in ALARM: %s", name,
 				 fl_json_str(al, "stateReason")
 					 ? fl_json_str(al, "stateReason")
 					 : "no reason given");
@@ -288,7 +334,7 @@ int fl_aws_alarms_firing(struct fl_run *r, char *why, size_t n)
 		}
 	}
 	rc = 0;
-	for (size_t i = 0; seen < count && i < count; i++) {
+	for (size_t i = 0; i < count; i++) {
 		if (alarm_listed(out, list[i]))
 			continue;
 		/* An alarm that does not exist can never fire: say so rather
@@ -303,6 +349,58 @@ int fl_aws_alarms_firing(struct fl_run *r, char *why, size_t n)
 out:
 	json_object_put(out);
 	return rc;
+}
+
+/* -- nodes ------------------------------------------------------------- */
+
+/* The region of an availability zone: "us-east-1a" and the local zone
+ * "us-west-2-lax-1a" give "us-east-1" and "us-west-2"; "" when zone
+ * holds no region. */
+static void region_of_zone(const char *zone, char *out, size_t n)
+{
+	const char *p = zone;
+
+	out[0] = '\0';
+	while ((p = strchr(p, '-'))) {
+		size_t len;
+
+		p++;
+		if (!isdigit((unsigned char)*p))
+			continue;
+		while (isdigit((unsigned char)*p))
+			p++;
+		len = (size_t)(p - zone);
+		if (len < n)
+			snprintf(out, n, "%.*s", (int)len, zone);
+		return;
+	}
+}
+
+/* The instance of a providerID "aws:///<zone>/i-..." (see aws_ops.h). */
+int fl_aws_node_instance(const char *provider_id, char *id, size_t idn,
+			 char *region, size_t rn)
+{
+	static const char prefix[] = "aws:///";
+	const char *zone, *iid, *p;
+	char z[64];
+
+	id[0] = region[0] = '\0';
+	if (!provider_id || strncmp(provider_id, prefix, sizeof(prefix) - 1))
+		return -1;
+	zone = provider_id + sizeof(prefix) - 1;
+	iid = strchr(zone, '/');
+	if (!iid || (size_t)(iid - zone) >= sizeof(z))
+		return -1;
+	snprintf(z, sizeof(z), "%.*s", (int)(iid - zone), zone);
+	iid++;
+	if (strncmp(iid, "i-", 2) || strlen(iid) < 3 || strlen(iid) >= idn)
+		return -1;
+	for (p = iid + 2; *p; p++)
+		if (!isxdigit((unsigned char)*p))
+			return -1;
+	snprintf(id, idn, "%s", iid);
+	region_of_zone(z, region, rn);
+	return 0;
 }
 
 /* -- the fault kinds' helpers ------------------------------------------ */

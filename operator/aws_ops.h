@@ -36,7 +36,8 @@ void fl_worker_aws_release(struct fl_worker *w);
  * "cluster": true for an Aurora cluster).  Returns 0; 1 with why filled
  * when the target cannot be resolved for a reason retrying cannot fix
  * (the AWS error's text: AuthFailure, an unknown cluster); -1 with why
- * filled on a transient failure.
+ * filled on a transient failure (logged as a warning), until Preparing
+ * has lasted two minutes: then 1, saying it gave up.
  */
 int fl_aws_resolve_target(struct fl_run *r, const struct fl_target *t,
 			  struct json_object **items, char *why, size_t n);
@@ -50,6 +51,17 @@ int fl_aws_resolve_target(struct fl_run *r, const struct fl_target *t,
  * configured it asks to be called again soon (fl_run_wake_at()).
  */
 int fl_aws_alarms_firing(struct fl_run *r, char *why, size_t n);
+
+/*
+ * The EC2 instance behind a Node's spec.providerID, "aws:///<zone>/<id>"
+ * as the AWS cloud provider writes it: the instance id into id, the
+ * region of the zone into region ("" when the providerID names no zone).
+ * Returns 0, or -1 (id and region "") when provider_id is NULL or not
+ * that of an EC2 instance (another cloud, a Fargate node, an id that
+ * does not fit idn).
+ */
+int fl_aws_node_instance(const char *provider_id, char *id, size_t idn,
+			 char *region, size_t rn);
 
 /* -- for the AWS fault kinds (fault_*.c) ----------------------------- */
 
@@ -77,9 +89,11 @@ fl_aws *fl_aws_fault_client(struct fl_fault_call *c, const char *region,
  * REFUSED; anything else (AuthFailure, AccessDenied, a bad parameter)
  * is REFUSED at once.  unapplied says the fault surely did not take
  * effect (the failed call was a read, or was throttled), which lets
- * the check after the retry skip its own AWS call.  c->why, and the
- * entry's reason, start with err->text prefixed by what ("instance
- * i-0abc (node 'n1'): ").
+ * the check after the retry skip its own AWS call.  c->why is what
+ * ("instance i-0abc (node 'n1'): ") and err->text, with the attempt
+ * count for a transient failure ("gave up after 4 attempts: ..." once
+ * it gives up); on RETRY it is also put in the entry's reason, so that
+ * status shows why the fault waits.
  */
 enum fl_fault_result fl_aws_fault_failed(struct fl_fault_call *c,
 					 const char *what,

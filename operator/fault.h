@@ -51,5 +51,8 @@ struct fl_fault_ops {
 const struct fl_fault_ops *fl_fault_ops_for(enum fl_fault_kind kind);
 
 extern const struct fl_fault_ops fl_fault_pod_delete;
+extern const struct fl_fault_ops fl_fault_node_termination;
+extern const struct fl_fault_ops fl_fault_ecs_task_stop;
+extern const struct fl_fault_ops fl_fault_rds_failover;
 
 #endif

@@ -11,7 +11,7 @@
  *   sts-whoami                 GetCallerIdentity
  *   sts-web-identity ROLE SESSION TOKENFILE
  *   ec2-describe [--id ID]... [--filter NAME=V1,V2]...
- *   ec2-terminate|ec2-stop|ec2-reboot ID...
+ *   ec2-terminate|ec2-stop|ec2-reboot|ec2-start ID...
  *   ecs-list-tasks --cluster C [--service S] [--family F]
  *                  [--desired-status S]
  *   ecs-describe-tasks --cluster C ARN...
@@ -239,6 +239,7 @@ static int ec2(fl_aws *aws, const char *cmd, const struct args *a,
 		aws,
 		strcmp(cmd, "ec2-terminate") == 0 ? FL_AWS_EC2_TERMINATE
 		: strcmp(cmd, "ec2-stop") == 0	  ? FL_AWS_EC2_STOP
+		: strcmp(cmd, "ec2-start") == 0	  ? FL_AWS_EC2_START
 						  : FL_AWS_EC2_REBOOT,
 		a->pos, (size_t)a->npos, out, err);
 }

@@ -169,6 +169,10 @@ def test_ec2_stop_reboot_terminate(aws, moto):
     assert out == [{"instanceId": a, "previousState": "running",
                     "currentState": "stopping"}]
     assert ec2_state(moto, a) in ("stopping", "stopped")
+    out = aws("ec2-start", a).ok()
+    assert [o["instanceId"] for o in out] == [a]
+    assert out[0]["currentState"] in ("pending", "running")
+    assert ec2_state(moto, a) in ("pending", "running")
 
     assert aws("ec2-reboot", b).ok() == []
     assert ec2_state(moto, b) == "running"
