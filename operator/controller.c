@@ -192,6 +192,9 @@ static struct fl_aws *probe_aws(void *arg, const char *region, char *err,
 	return a;
 }
 
+/* Reads the kill switch once.  A namespace that does not exist holds no
+ * annotation; any other failure leaves the switch unknown, and a run
+ * must not start on an unknown switch: that is an error. */
 static int read_kill_switch(struct fl_operator *op, char *err, size_t errlen)
 {
 	struct fl_kube_ref ref = {
@@ -200,6 +203,7 @@ static int read_kill_switch(struct fl_operator *op, char *err, size_t errlen)
 	struct json_object *ns = NULL;
 	fl_kube *k = new_client(op, err, errlen);
 	struct watcher w = {0};
+	int rc = 0;
 
 	if (!k)
 		return -1;
@@ -208,10 +212,17 @@ static int read_kill_switch(struct fl_operator *op, char *err, size_t errlen)
 		on_namespace(&w, FL_KUBE_CHANGE_ADD, NULL, ns);
 		json_object_put(ns);
 	} else {
+		if (st.code != 404) {
+			snprintf(err, errlen,
+				 "cannot read namespace '%s' for the kill "
+				 "switch: %ld %s",
+				 op->cfg.self_ns, st.code, st.message);
+			rc = -1;
+		}
 		fl_kube_status_release(&st);
 	}
 	fl_kube_free(k);
-	return 0;
+	return rc;
 }
 
 static int start_watcher(struct fl_operator *op, struct watcher *w,

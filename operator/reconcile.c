@@ -51,6 +51,24 @@ static const char *annotation(struct fl_run *r, const char *key)
 	return fl_json_str(fl_json_get(meta, "annotations"), key);
 }
 
+/* Status keeps an annotation's value (lastRerun, lastAbort) in at most
+ * 256 characters; a request is compared in the form status keeps, so a
+ * longer value is acted on once, not again on every look.  Returns v, or
+ * v cut at a character boundary into buf (of 257 bytes). */
+static const char *request_value(const char *v, char *buf, size_t n)
+{
+	size_t len = v ? strlen(v) : 0;
+
+	if (len < n)
+		return v;
+	len = n - 1;
+	while (len > 0 && ((unsigned char)v[len] & 0xc0) == 0x80)
+		len--;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	return buf;
+}
+
 static int has_finalizer(struct fl_run *r)
 {
 	struct json_object *meta = fl_json_get(r->obj, "metadata");
@@ -148,6 +166,37 @@ static int reconcile_deletion(struct fl_run *r)
 	return 0;
 }
 
+/* A run id that sorts by start time and says when it started. */
+static void new_run_id(char *out, size_t n)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	snprintf(out, n, "%04d%02d%02d-%02d%02d%02d-%04x", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(random() & 0xffff));
+}
+
+/* Clears the previous run's fields and gives status a new run id (not
+ * yet written). */
+static void begin_run(struct fl_run *r)
+{
+	static const char *const clear[] = {
+		"verdict",	  "message",
+		"targets",	  "probes",
+		"phaseTimes",	  "recoveryTime",
+		"availability",	  "recoveryExceeded",
+		"completionTime", "targetCount",
+		"plan",		  "startTime"};
+
+	for (size_t i = 0; i < sizeof(clear) / sizeof(clear[0]); i++)
+		fl_st_set(r, clear[i], NULL);
+	new_run_id(r->run_id, sizeof(r->run_id));
+	r->log.run = r->run_id;
+	fl_st_set_str(r, "runId", r->run_id);
+}
+
 /*
  * The spec cannot be run (it slipped past the CRD, or an older CRD let
  * it in).  Reverts what an earlier run of it may hold, then says so once
@@ -172,8 +221,14 @@ static int stall(struct fl_run *r, const struct fl_errors *errs)
 		    !run_active(fl_st_str(r, "phase")))
 			return 0; /* already said */
 	}
-	if (run_active(fl_st_str(r, "phase")) && fl_run_revert_all(r))
-		return -1;
+	if (run_active(fl_st_str(r, "phase"))) {
+		if (fl_run_revert_all(r))
+			return -1;
+	} else {
+		/* No run is cut short: the stall is an entry of its own in
+		 * history, not a rewrite of the run before it. */
+		begin_run(r);
+	}
 
 	for (size_t i = 0; i < errs->n && len < sizeof(msg) - 1; i++) {
 		char line[600];
@@ -183,8 +238,6 @@ static int stall(struct fl_run *r, const struct fl_errors *errs)
 					i ? "; " : "", line);
 	}
 	r->x.generation = gen;
-	if (!r->run_id[0])
-		snprintf(r->run_id, sizeof(r->run_id), "none");
 	fl_st_set(r, "observedGeneration", json_object_new_int64(gen));
 	fl_st_finish(r, FL_PH_FAILED, "Error", msg);
 	fl_st_condition(r, "Stalled", "True", "InvalidSpec", msg);
@@ -193,34 +246,14 @@ static int stall(struct fl_run *r, const struct fl_errors *errs)
 	return fl_st_write(r);
 }
 
-/* A run id that sorts by start time and says when it started. */
-static void new_run_id(char *out, size_t n)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	snprintf(out, n, "%04d%02d%02d-%02d%02d%02d-%04x", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (unsigned)(random() & 0xffff));
-}
-
 /* Clears the previous run's fields and writes a new run as Pending. */
 static int start_run(struct fl_run *r, const char *why)
 {
-	static const char *const clear[] = {
-		"verdict",     "message",      "targets",      "probes",
-		"phaseTimes",  "recoveryTime", "availability", "completionTime",
-		"targetCount", "plan"};
 	char now[40];
 
 	if (!r->x.dry_run && !has_finalizer(r) && set_finalizer(r, 1))
 		return r->conflict ? 0 : -1;
-	for (size_t i = 0; i < sizeof(clear) / sizeof(clear[0]); i++)
-		fl_st_set(r, clear[i], NULL);
-	new_run_id(r->run_id, sizeof(r->run_id));
-	r->log.run = r->run_id;
-	fl_st_set_str(r, "runId", r->run_id);
+	begin_run(r);
 	fl_st_set(r, "observedGeneration",
 		  json_object_new_int64(r->x.generation));
 	fl_st_set_str(r, "startTime",
@@ -238,10 +271,11 @@ static int start_run(struct fl_run *r, const char *why)
 static int run_due(struct fl_run *r, char *why, size_t n)
 {
 	int64_t seen = fl_st_int(r, "observedGeneration", -1);
-	const char *rerun = annotation(r, FL_ANN_RERUN);
+	char err[256], tbuf[40], req[257];
+	const char *rerun =
+		request_value(annotation(r, FL_ANN_RERUN), req, sizeof(req));
 	const char *last_rerun = fl_st_str(r, "lastRerun");
 	struct fl_cron cron;
-	char err[256], tbuf[40];
 
 	if (rerun && *rerun && (!last_rerun || strcmp(rerun, last_rerun))) {
 		fl_st_set_str(r, "lastRerun", rerun);
@@ -330,19 +364,29 @@ static int step_run(struct fl_run *r)
 static int reconcile_run(struct fl_run *r)
 {
 	const char *phase = fl_st_str(r, "phase");
-	const char *abort_req = annotation(r, FL_ANN_ABORT);
+	char why[256], req[257];
+	const char *abort_req =
+		request_value(annotation(r, FL_ANN_ABORT), req, sizeof(req));
 	const char *last_abort = fl_st_str(r, "lastAbort");
-	char why[256];
 	int due;
 
 	if (abort_req && *abort_req &&
 	    (!last_abort || strcmp(abort_req, last_abort))) {
+		if (!run_active(phase)) {
+			fl_st_set_str(r, "lastAbort", abort_req);
+			return fl_st_write(r);
+		}
+		/* The request counts as done only with the run's end: while
+		 * a revert keeps failing, the next reconcile aborts again
+		 * instead of carrying the run on. */
+		if (fl_run_revert_all(r)) {
+			fl_st_write(r);
+			return -1;
+		}
 		fl_st_set_str(r, "lastAbort", abort_req);
-		if (run_active(phase))
-			return fl_run_abort(r, "AbortRequested",
-					    "aborted on request (" FL_ANN_ABORT
-					    "); every fault was reverted");
-		return fl_st_write(r);
+		return fl_run_abort(r, "AbortRequested",
+				    "aborted on request (" FL_ANN_ABORT
+				    "); every fault was reverted");
 	}
 	if (run_active(phase) &&
 	    fl_st_int(r, "observedGeneration", -1) != r->x.generation)

@@ -37,6 +37,7 @@
 #define FL_TS_SKIPPED "Skipped"
 
 #define FL_HISTORY_MAX 10
+#define FL_TARGETS_MAX 1024 /* status.targets, as the CRD bounds it */
 #define FL_RUN_EVENTS 8
 
 /* An Event waiting for the status write that makes it true. */

@@ -49,9 +49,10 @@ static void entry_set(struct json_object *e, const char *state,
 					       fl_now_ms(), now, sizeof(now))));
 }
 
-/* The spec's fault an entry belongs to.  A fault renamed or removed by a
- * spec change is met with a stand-in of the entry's kind, enough to
- * revert it. */
+/* The spec's fault an entry belongs to.  A fault renamed, removed or
+ * given another kind by a spec change is met with a stand-in of the
+ * entry's kind, enough to revert it: the entry's fault is reverted by the
+ * ops of the kind that injected it, never by those of the new spec. */
 static const struct fl_fault *
 entry_fault(struct fl_run *r, struct json_object *e, struct fl_fault *standin)
 {
@@ -59,7 +60,9 @@ entry_fault(struct fl_run *r, struct json_object *e, struct fl_fault *standin)
 	const char *kind = fl_json_str(e, "kind");
 
 	for (size_t i = 0; name && i < r->x.nfaults; i++)
-		if (!strcmp(r->x.faults[i].name, name))
+		if (!strcmp(r->x.faults[i].name, name) &&
+		    (!kind ||
+		     !strcmp(fl_fault_kind_names[r->x.faults[i].kind], kind)))
 			return &r->x.faults[i];
 	memset(standin, 0, sizeof(*standin));
 	standin->name = name ? name : "";
@@ -111,10 +114,13 @@ static int64_t fault_end(struct fl_run *r, const struct fl_fault *f, int64_t t0)
 	return end < run_end ? end : run_end;
 }
 
+static int revert_entry(struct fl_run *r, struct json_object *e);
+
 /*
  * Resolves entries left Injecting by a run cut short: a target that holds
- * the fault becomes Injected, one that does not goes back to Selected.
- * Returns 0, or -1 when a check could not be made.
+ * the fault becomes Injected, one that does not goes back to Selected,
+ * and one that cannot be checked is reverted (it may hold the fault) and
+ * fails.  Returns 0, or -1 when a check or that revert could not be made.
  */
 static int settle_injecting(struct fl_run *r, int *changed)
 {
@@ -125,7 +131,7 @@ static int settle_injecting(struct fl_run *r, int *changed)
 		struct fl_fault standin;
 		const struct fl_fault *f;
 		const struct fl_fault_ops *ops;
-		char why[512];
+		char why[512], reason[600];
 
 		if (strcmp(entry_state(e), FL_TS_INJECTING))
 			continue;
@@ -145,7 +151,13 @@ static int settle_injecting(struct fl_run *r, int *changed)
 			entry_set(e, FL_TS_SELECTED, NULL, NULL);
 			break;
 		case FL_FAULT_REFUSED:
-			entry_set(e, FL_TS_SKIPPED, why, NULL);
+			if (revert_entry(r, e))
+				return -1;
+			snprintf(reason, sizeof(reason),
+				 "cannot tell whether the fault was applied "
+				 "(%s); reverted to be safe",
+				 why);
+			entry_set(e, FL_TS_FAILED, reason, NULL);
 			break;
 		case FL_FAULT_RETRY:
 			return -1;
@@ -158,19 +170,23 @@ static int settle_injecting(struct fl_run *r, int *changed)
 /*
  * Injects every Selected target whose fault is due at now: marks them
  * Injecting and writes that first, then applies each and records the
- * outcome.  Returns 0, or -1 to retry later.
+ * outcome.  Returns 0, 1 when the kill switch stopped it (what was not
+ * applied is Selected again; look again at once), or -1 to retry later.
  */
 static int inject_due(struct fl_run *r, int64_t t0, int64_t now)
 {
 	struct json_object *targets = fl_st_targets(r);
-	int marked = 0;
+	int marked = 0, stopped = 0;
 
 	for (size_t i = 0; i < fl_json_len(targets); i++) {
 		struct json_object *e = json_object_array_get_idx(targets, i);
 		struct fl_fault standin;
 		const struct fl_fault *f = entry_fault(r, e, &standin);
 
+		/* A stand-in is a fault the spec no longer has: revert it if
+		 * need be, never inject it. */
 		if (!strcmp(entry_state(e), FL_TS_SELECTED) && f &&
+		    f != &standin && fl_fault_ops_for(f->kind) &&
 		    fault_start(f, t0) <= now) {
 			entry_set(e, FL_TS_INJECTING, NULL, NULL);
 			marked++;
@@ -194,6 +210,14 @@ static int inject_due(struct fl_run *r, int64_t t0, int64_t now)
 		if (strcmp(entry_state(e), FL_TS_INJECTING) || !f)
 			continue;
 		ops = fl_fault_ops_for(f->kind);
+		if (!ops)
+			continue; /* never marked: see above */
+		if (r->w->op->kill_switch) {
+			/* Engaged meanwhile: inject nothing more. */
+			entry_set(e, FL_TS_SELECTED, NULL, NULL);
+			stopped = 1;
+			continue;
+		}
 		switch (call(r, e, f, ops->inject, why, sizeof(why))) {
 		case FL_FAULT_OK:
 			observe_seconds(r, "faultline_injection_seconds", f, t);
@@ -229,7 +253,12 @@ static int inject_due(struct fl_run *r, int64_t t0, int64_t now)
 			return -1;
 		targets = fl_st_targets(r);
 	}
-	return 0;
+	if (!stopped)
+		return 0;
+	if (fl_st_write(r))
+		return -1;
+	fl_run_wake_at(r, fl_now_ms());
+	return 1;
 }
 
 /* Reverts one entry that may hold a fault; records the outcome in e
@@ -347,8 +376,9 @@ int fl_run_inject(struct fl_run *r)
 		return -1;
 	if (changed && fl_st_write(r))
 		return -1;
-	if (inject_due(r, t0, fl_now_ms()))
-		return -1;
+	rc = inject_due(r, t0, fl_now_ms());
+	if (rc)
+		return rc;
 	fl_st_phase(r, FL_PH_OBSERVING, NULL);
 	if (fl_st_write(r))
 		return -1;
@@ -369,8 +399,9 @@ int fl_run_observe(struct fl_run *r)
 		return -1;
 	if (changed && fl_st_write(r))
 		return -1;
-	if (now < end && inject_due(r, t0, now))
-		return -1;
+	rc = now < end ? inject_due(r, t0, now) : 0;
+	if (rc)
+		return rc;
 
 	/* Faults shorter than the run end on their own time. */
 	targets = fl_st_targets(r);
@@ -382,7 +413,7 @@ int fl_run_observe(struct fl_run *r)
 
 		if (!f)
 			continue;
-		if (!strcmp(entry_state(e), FL_TS_SELECTED))
+		if (!strcmp(entry_state(e), FL_TS_SELECTED) && f != &standin)
 			fl_run_wake_at(r, fault_start(f, t0));
 		if (strcmp(entry_state(e), FL_TS_INJECTED))
 			continue;
@@ -522,16 +553,36 @@ static int wait_probes_hold(struct fl_run *r)
 	return 1;
 }
 
+/* Whether fl_run_revert_all() has anything to change. */
+static int revert_pending(struct fl_run *r)
+{
+	struct json_object *targets = fl_json_get(r->status, "targets");
+
+	for (size_t i = 0; i < fl_json_len(targets); i++) {
+		struct json_object *e = json_object_array_get_idx(targets, i);
+
+		if (may_hold_fault(e) ||
+		    !strcmp(entry_state(e), FL_TS_SELECTED))
+			return 1;
+	}
+	return 0;
+}
+
 int fl_run_recover(struct fl_run *r)
 {
 	int changed = 0, rc;
 
 	if (settle_injecting(r, &changed))
 		return -1;
+	changed |= revert_pending(r);
 	if (fl_run_revert_all(r)) {
 		fl_st_write(r);
 		return -1;
 	}
+	/* Written at once: what waits below may not write for a while, and
+	 * a revert done must not be done (and timed) again. */
+	if (changed && fl_st_write(r))
+		return -1;
 	fl_failpoint("after-reverted");
 	rc = wait_recovered(r);
 	if (rc)

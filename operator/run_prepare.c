@@ -302,7 +302,8 @@ static int plan_target(struct fl_run *r, size_t ti, struct json_object *targets,
 	if (rc)
 		goto out;
 	rc = -1;
-	qsort(p.c, p.n, sizeof(*p.c), cmp_candidate);
+	if (p.n) /* p.c is NULL when nothing matched */
+		qsort(p.c, p.n, sizeof(*p.c), cmp_candidate);
 
 	for (size_t i = 0; i < r->x.nfaults; i++) {
 		const struct fl_fault *f = &r->x.faults[i];
@@ -366,8 +367,6 @@ out:
 	return rc;
 }
 
-/* Ends the run before anything was injected: the experiment could not
- * be carried out as written. */
 /* Ends the run before anything was injected: the experiment could not
  * be carried out as written.  stall_reason, when not NULL, also sets
  * Stalled: the operator cannot go on with this spec. */
@@ -439,6 +438,16 @@ int fl_run_prepare(struct fl_run *r)
 		rc = plan_target(r, i, targets, &notes, msg, sizeof(msg));
 		if (rc)
 			break;
+	}
+	if (!rc && fl_json_len(targets) > FL_TARGETS_MAX) {
+		/* status.targets holds no more: a write of this plan would
+		 * be refused, again and again. */
+		snprintf(msg, sizeof(msg),
+			 "the plan holds %zu targets, more than the %d that "
+			 "status can list: lower the faults' mode or "
+			 "safety.maxBlastRadius, or split the experiment",
+			 fl_json_len(targets), FL_TARGETS_MAX);
+		rc = 1;
 	}
 	if (rc) {
 		json_object_put(targets);

@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 import uuid
 
+import yaml
+
 import harness
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -34,6 +36,36 @@ def install(cp, user=OPERATOR_USER, crd=CRD):
     cp.kubectl("apply", "-f", "-", input=cp.kubectl(
         "create", "clusterrolebinding", f"faultline-operator-{slug(user)}",
         "--clusterrole=faultline-operator", f"--user={user}",
+        "--dry-run=client", "-o", "yaml").stdout)
+    return cp.kubeconfig_for(user)
+
+
+def install_without(cp, user, resource, verb):
+    """Like install(), but user's ClusterRole is the operator's without
+    verb on the core resource, to see what the operator does when a call
+    it needs is forbidden.  Returns user's kubeconfig."""
+    install(cp)
+    role = yaml.safe_load(RBAC.read_text())
+    name = f"faultline-operator-no-{verb}-{resource}"
+    role["metadata"]["name"] = name
+    rules = []
+    for rule in role["rules"]:
+        if (rule.get("apiGroups") != [""] or
+                resource not in rule["resources"] or
+                verb not in rule["verbs"]):
+            rules.append(rule)
+            continue
+        others = [r for r in rule["resources"] if r != resource]
+        if others:
+            rules.append(dict(rule, resources=others))
+        verbs = [v for v in rule["verbs"] if v != verb]
+        if verbs:
+            rules.append(dict(rule, resources=[resource], verbs=verbs))
+    role["rules"] = rules
+    cp.kubectl("apply", "-f", "-", input=json.dumps(role))
+    cp.kubectl("apply", "-f", "-", input=cp.kubectl(
+        "create", "clusterrolebinding", f"{name}-{slug(user)}",
+        f"--clusterrole={name}", f"--user={user}",
         "--dry-run=client", "-o", "yaml").stdout)
     return cp.kubeconfig_for(user)
 

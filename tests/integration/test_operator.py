@@ -321,17 +321,220 @@ def test_schedule_starts_runs_on_time(env):
     oh.make_pods(cp, ns, 4, {"app": "web"})
     oh.apply(cp, ns, oh.experiment("nightly", oh.pod_delete_spec(
         {"app": "web"}, duration="1s", schedule="* * * * *")))
-    # No run at once: the first one waits for the next minute.
-    obj = harness.wait_until("the next run time", lambda: (
-        lambda o: o if o.get("status", {}).get("nextScheduleTime") else
-        None)(oh.get(cp, ns, "nightly")), 30, [op.proc])
-    first = obj["status"]["nextScheduleTime"]
-    assert first.endswith(":00.000Z"), first
-    assert "runId" not in obj["status"]
-    obj = oh.wait_phase(cp, ns, "nightly", "Completed", 90, [op.proc])
+    try:
+        # No run at once: the first one waits for the next minute.
+        obj = harness.wait_until("the next run time", lambda: (
+            lambda o: o if o.get("status", {}).get("nextScheduleTime") else
+            None)(oh.get(cp, ns, "nightly")), 30, [op.proc])
+        first = obj["status"]["nextScheduleTime"]
+        assert first.endswith(":00.000Z"), first
+        assert "runId" not in obj["status"]
+        obj = oh.wait_phase(cp, ns, "nightly", "Completed", 90, [op.proc])
+    finally:
+        # Left in place, it would start a run every minute under the
+        # operators of the tests that follow, which watch every
+        # namespace.
+        cp.kubectl("delete", "chaosexperiment", "nightly", "-n", ns,
+                   "--wait=true", "--timeout=60s", check=False)
     st = obj["status"]
     assert st["lastScheduleTime"] == first
     assert st["nextScheduleTime"] > first
     assert st["verdict"] == "Passed"
     started = st["phaseTimes"]["Pending"]
     assert started >= first, (started, first)
+
+
+def epoch(ts):
+    import datetime
+    return datetime.datetime.fromisoformat(
+        ts.replace("Z", "+00:00")).timestamp()
+
+
+def test_staged_faults_inject_and_end_on_their_own_time(env):
+    cp, op = env
+    ns = cp.create_namespace("staged")
+    oh.make_pods(cp, ns, 4, {"app": "web"})
+    spec = oh.pod_delete_spec({"app": "web"}, duration="5s")
+    spec["faults"] = [
+        {"name": "first", "target": "web", "mode": {"count": 1},
+         "duration": "1s", "podDelete": {}},
+        {"name": "later", "target": "web", "mode": {"count": 2},
+         "startAfter": "2s", "podDelete": {}}]
+    oh.apply(cp, ns, oh.experiment("staged", spec))
+
+    st = run_to_end(cp, op, ns, "staged")["status"]
+    assert st["phase"] == "Completed" and st["verdict"] == "Passed", st
+    t0 = epoch(st["phaseTimes"]["Injecting"])
+    recovering = epoch(st["phaseTimes"]["Recovering"])
+    (first,) = [t for t in st["targets"] if t["fault"] == "first"]
+    later = [t for t in st["targets"] if t["fault"] == "later"]
+    assert len(later) == 2, st["targets"]
+    # The first fault at once, and over after its own 1s, well before
+    # the run's 5s end.
+    assert first["state"] == "Reverted", first
+    assert epoch(first["injectedAt"]) - t0 < 2.0, (first, t0)
+    assert 1.0 <= epoch(first["revertedAt"]) - t0, (first, t0)
+    assert epoch(first["revertedAt"]) < recovering, (first, recovering)
+    # The later fault waits for its startAfter.  It shares the target's
+    # draw, so its first pick is the pod the first fault evicted, gone
+    # by its turn; the other one it evicts, and it lasts to the end.
+    (same,) = [t for t in later if t["name"] == first["name"]]
+    (other,) = [t for t in later if t["name"] != first["name"]]
+    assert same["state"] == "Skipped" and "injectedAt" not in same, same
+    assert other["state"] == "Reverted", other
+    assert epoch(other["injectedAt"]) - t0 >= 2.0, (other, t0)
+    assert epoch(other["revertedAt"]) >= recovering, (other, recovering)
+    assert oh.evictions(cp, ns) == sorted([first["name"], other["name"]])
+
+
+def test_spec_change_to_another_kind_reverts_with_the_kind_injected(env):
+    cp, op = env
+    ns = cp.create_namespace("kind")
+    oh.make_pods(cp, ns, 3, {"app": "web"})
+    oh.apply(cp, ns, oh.experiment("switch", oh.pod_delete_spec(
+        {"app": "web"}, duration="10m")))
+    obj = oh.wait_phase(cp, ns, "switch", "Observing", 60, [op.proc])
+    first = obj["status"]["runId"]
+    # Same fault name, another kind (one this operator cannot carry
+    # out): the running podDelete must still be reverted as a podDelete.
+    spec = obj["spec"]
+    spec["faults"][0] = {"name": "kill", "target": "web",
+                         "mode": {"count": 1},
+                         "networkLatency": {"delay": "100ms"}}
+    oh.apply(cp, ns, oh.experiment("switch", spec))
+    obj = harness.wait_until("the second generation's run to end", lambda: (
+        lambda o: o if o["status"].get("observedGeneration") == 2 and
+        o["status"].get("phase") in oh.TERMINAL else None)(
+            oh.get(cp, ns, "switch")), 60, [op.proc])
+    hist = obj["status"]["history"]
+    assert [h["runId"] for h in hist][0] == first, hist
+    assert hist[0]["phase"] == "Aborted", hist
+    assert "SpecChanged" in hist[0]["message"], hist
+    assert "networkLatency" in obj["status"]["message"], obj["status"]
+    assert not [line for line in op.log_lines()
+                if line.get("ns") == ns and
+                "cannot revert" in line.get("msg", "")]
+
+
+def set_status(cp, ns, name, status):
+    cp.kubectl("patch", "chaosexperiment", name, "-n", ns,
+               "--subresource=status", "--type=merge",
+               "-p", json.dumps({"status": status}))
+
+
+def test_abort_request_outlives_a_failing_revert(env):
+    cp, op = env
+    ns = cp.create_namespace("abrt")
+    oh.make_pods(cp, ns, 2, {"app": "web"})
+    oh.apply(cp, ns, oh.experiment("stuck", oh.pod_delete_spec(
+        {"app": "web"}, duration="10m")))
+    obj = oh.wait_phase(cp, ns, "stuck", "Observing", 60, [op.proc])
+    good = obj["status"]["targets"]
+    # Status now says the target holds a fault of a kind this operator
+    # cannot revert: every revert of it fails, as a revert whose API
+    # keeps failing would.
+    set_status(cp, ns, "stuck", {"targets": [
+        dict(t, fault="gone", kind="networkLatency", state="Reverting")
+        for t in good]})
+    cp.kubectl("annotate", "chaosexperiment", "stuck", "-n", ns,
+               "faultline.dev/abort=now")
+
+    def failed_reverts():
+        return len([line for line in op.log_lines()
+                    if line.get("ns") == ns and "cannot revert" in
+                    line.get("msg", "")])
+    harness.wait_until("the abort to be tried again (two failed reverts)",
+                       lambda: failed_reverts() >= 2,
+                       30, [op.proc])
+    st = oh.get(cp, ns, "stuck")["status"]
+    # Not done while a fault may remain: the request is still pending.
+    assert st["phase"] == "Observing", st
+    assert "lastAbort" not in st, st
+
+    set_status(cp, ns, "stuck", {"targets": good})
+    st = run_to_end(cp, op, ns, "stuck")["status"]
+    assert st["phase"] == "Aborted" and "AbortRequested" in st["message"], st
+    assert st["lastAbort"] == "now"
+    assert all(t["state"] == "Reverted" for t in st["targets"]), st
+
+
+def test_long_rerun_value_starts_one_run(env):
+    cp, op = env
+    ns = cp.create_namespace("longrr")
+    oh.make_pods(cp, ns, 6, {"app": "web"})
+    oh.apply(cp, ns, oh.experiment("long", oh.pod_delete_spec(
+        {"app": "web"}, duration="1s")))
+    first = run_to_end(cp, op, ns, "long")["status"]["runId"]
+
+    def run_after(prev):
+        return harness.wait_until("another run", lambda: (
+            lambda o: o if o["status"].get("runId") != prev and
+            o["status"].get("phase") in oh.TERMINAL else None)(
+                oh.get(cp, ns, "long")), 60, [op.proc])
+
+    # Longer than status keeps (256 characters): acted on once, and
+    # remembered in the form status keeps, cut at a character boundary
+    # within 256 bytes.
+    value = "x" + "é" * 300
+    cp.kubectl("annotate", "chaosexperiment", "long", "-n", ns,
+               f"faultline.dev/rerun={value}")
+    st = run_after(first)["status"]
+    second = st["runId"]
+    assert st["lastRerun"] == "x" + "é" * 127, st["lastRerun"]
+    cp.kubectl("annotate", "--overwrite", "chaosexperiment", "long", "-n",
+               ns, "faultline.dev/rerun=short")
+    st = run_after(second)["status"]
+    assert [h["runId"] for h in st["history"]] == \
+        [first, second, st["runId"]], st["history"]
+
+
+def test_kill_switch_unreadable_stops_the_operator(control_plane):
+    cp = control_plane
+    kubeconfig = oh.install_without(cp, "faultline-noget", "namespaces",
+                                    "get")
+    self_ns = cp.create_namespace("op")
+    op = oh.Operator(cp, kubeconfig, self_ns, args=["--leader-elect=false"],
+                     name="op-noget")
+    try:
+        try:
+            op.start()
+        except harness.HarnessError:
+            pass  # it may exit before /metrics answers
+        code = op.wait_exit(timeout=30)
+    finally:
+        op.stop()
+    assert code == 1, f"exit {code}{op.describe()}"
+    assert any("cannot read namespace" in line.get("msg", "")
+               for line in op.log_lines()), op.describe()
+
+
+def test_plan_larger_than_status_holds_fails_at_once(env):
+    cp, op = env
+    ns = cp.create_namespace("huge")
+    count = 1025  # status.targets holds at most 1024
+    pods = {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": f"p-{i}", "namespace": ns,
+                      "labels": {"app": "many"}},
+         "spec": {"containers": [{"name": "app",
+                                  "image": "registry.invalid/app:1"}]}}
+        for i in range(count)]}
+    cp.kubectl("create", "-f", "-", input=json.dumps(pods))
+    # Running and Ready, in one kubectl call rather than one per pod.
+    listed = json.loads(cp.kubectl("get", "pods", "-n", ns, "-o",
+                                   "json").stdout)
+    for pod in listed["items"]:
+        pod["status"] = {"phase": "Running", "podIP": "10.1.0.1",
+                         "conditions": [{
+                             "type": "Ready", "status": "True",
+                             "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+    cp.kubectl("replace", "--subresource=status", "-f", "-",
+               input=json.dumps(listed))
+    oh.apply(cp, ns, oh.experiment("huge", oh.pod_delete_spec(
+        {"app": "many"}, mode={"all": True})))
+
+    st = run_to_end(cp, op, ns, "huge", timeout=120)["status"]
+    assert st["phase"] == "Failed" and st["verdict"] == "Error", st
+    assert f"{count} targets" in st["message"], st["message"]
+    assert not st.get("targets")
+    assert oh.evictions(cp, ns) == []

@@ -152,6 +152,62 @@ def test_outage_during_the_faults_recovery_time_and_verdict(env, app):
     assert st["verdict"] == "Failed", st
     assert "failed while the faults were active" in st["message"]
     assert 0 < st["availability"] < 100
+    # Each target reverted once: the revert was written at once, not
+    # done (and timed) again while the probes were waited for.
+    reverts = [line for line in op.log_lines() if line.get("ns") == ns and
+               "reverted on" in line.get("msg", "")]
+    assert len(reverts) == len(st["targets"]), reverts
+
+
+def test_reverts_are_written_before_recovery_is_waited_for(env, app):
+    cp, op = env
+    ns = cp.create_namespace("once")
+    oh.make_pods(cp, ns, 3, {"app": "web"})
+    # A 2s interval against a 3s run: when Recovering starts, the probe
+    # is failing and not due again yet, so the step that reverts has
+    # nothing else to write.
+    spec = spec_with_probe(app, "3s", interval="2s",
+                           successCriteria={"maxRecoveryTime": "3s"})
+    oh.apply(cp, ns, oh.experiment("once", spec))
+    oh.wait_phase(cp, ns, "once", "Observing", 60, [op.proc])
+    app.set(False)
+    st = oh.wait_phase(cp, ns, "once", oh.TERMINAL, 60,
+                       [op.proc])["status"]
+    assert st.get("recoveryExceeded") is True, st
+    (target,) = st["targets"]
+    assert target["state"] == "Reverted", target
+    reverted = epoch(target["revertedAt"])
+    assert reverted - epoch(st["phaseTimes"]["Recovering"]) < 0.5, st
+    reverts = [line for line in op.log_lines() if line.get("ns") == ns and
+               "reverted on" in line.get("msg", "")]
+    assert len(reverts) == 1, reverts
+
+
+def test_next_run_starts_without_the_last_runs_recovery(env, app):
+    cp, op = env
+    ns = cp.create_namespace("clean")
+    oh.make_pods(cp, ns, 4, {"app": "web"})
+    spec = spec_with_probe(app, "1s",
+                           successCriteria={"maxRecoveryTime": "1s"})
+    oh.apply(cp, ns, oh.experiment("twice", spec))
+    oh.wait_phase(cp, ns, "twice", "Observing", 60, [op.proc])
+    app.set(False)
+    st = oh.wait_phase(cp, ns, "twice", oh.TERMINAL, 60,
+                       [op.proc])["status"]
+    assert st.get("recoveryExceeded") is True, st
+
+    # Healthy throughout the next run: its verdict is its own, not the
+    # last run's recoveryExceeded.
+    app.set(True)
+    cp.kubectl("annotate", "chaosexperiment", "twice", "-n", ns,
+               "faultline.dev/rerun=again")
+    obj = harness.wait_until("the second run to end", lambda: (
+        lambda o: o if o["status"].get("runId") != st["runId"] and
+        o["status"].get("phase") in oh.TERMINAL else None)(
+            oh.get(cp, ns, "twice")), 60, [op.proc])
+    again = obj["status"]
+    assert again["verdict"] == "Passed", again
+    assert "recoveryExceeded" not in again, again
 
 
 def test_probe_failures_abort_and_revert_at_once(env, app):

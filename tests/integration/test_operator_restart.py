@@ -154,3 +154,40 @@ def test_sigterm_shuts_down_cleanly_and_hands_the_lease_over(control_plane):
     finally:
         for op in ops:
             op.stop()
+
+
+def test_target_that_cannot_be_checked_after_a_restart_is_reverted(
+        control_plane):
+    cp = control_plane
+    user = "faultline-nopodget"
+    kubeconfig = oh.install_without(cp, user, "pods", "get")
+    self_ns = cp.create_namespace("op")
+    ns = cp.create_namespace("nocheck")
+    names = oh.make_pods(cp, ns, 3, {"app": "web"})
+    op = oh.Operator(cp, kubeconfig, self_ns, args=["--leader-elect=false"],
+                     name="op-nopodget")
+    try:
+        # Dies with the target marked Injecting; after the restart the
+        # check (a GET of the pod) is forbidden, so whether the fault is
+        # in place cannot be known.
+        op.start(extra_env={"FAULTLINE_FAILPOINTS": "after-marked-injecting"})
+        oh.apply(cp, ns, oh.experiment("blind", oh.pod_delete_spec(
+            {"app": "web"}, duration="1s")))
+        code = op.wait_exit(timeout=60)
+        assert code in (9, -9), f"exit {code}{op.describe()}"
+        op.start()
+        obj = oh.wait_phase(cp, ns, "blind", oh.TERMINAL, 60, [op.proc])
+    finally:
+        op.stop()
+    st = obj["status"]
+    (target,) = st["targets"]
+    # Reverted to be safe and counted as failed: neither dropped from
+    # the reverts as if it held nothing, nor injected again.
+    assert target["state"] == "Failed", target
+    assert "cannot tell whether the fault was applied" in \
+        target["reason"], target
+    assert "403" in target["reason"], target
+    assert target.get("revertedAt"), target
+    assert st["verdict"] == "Failed", st
+    assert oh.evictions(cp, ns, user) == []
+    assert oh.pods(cp, ns) == names

@@ -113,3 +113,28 @@ def test_hand_crafted_json_missing_everything(loose):
         assert stalled["status"] == "True" and "spec" in \
             stalled["message"], stalled
     assert op.proc.exit_status() is None
+
+
+def test_stall_after_a_run_keeps_that_run_in_history(loose):
+    cp, op = loose
+    ns = cp.create_namespace("hist")
+    oh.make_pods(cp, ns, 2, {"app": "web"})
+    oh.apply(cp, ns, oh.experiment("kept", oh.pod_delete_spec(
+        {"app": "web"}, duration="1s")))
+    done = oh.wait_phase(cp, ns, "kept", "Completed", 60, [op.proc])
+    first = done["status"]["runId"]
+
+    spec = oh.pod_delete_spec({"app": "web"}, duration="forever")
+    oh.apply(cp, ns, oh.experiment("kept", spec))
+    obj = harness.wait_until("the stall", lambda: (
+        lambda o: o if o["status"].get("observedGeneration") == 2 and
+        o["status"].get("phase") == "Failed" else None)(
+            oh.get(cp, ns, "kept")), 60, [op.proc])
+    st = obj["status"]
+    assert oh.condition(obj, "Stalled")["status"] == "True", st
+    hist = st["history"]
+    assert [h["runId"] for h in hist][0] == first, hist
+    assert hist[0]["verdict"] == "Passed", hist
+    assert len(hist) == 2 and hist[1]["verdict"] == "Error", hist
+    assert st["runId"] == hist[1]["runId"] != first, st
+    assert not st.get("targets"), st
