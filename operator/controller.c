@@ -331,9 +331,12 @@ void fl_controller_stop(struct fl_operator *op)
 	 * the process's exit (a quiet watch holds its thread for up to its
 	 * timeout, and nothing they hold needs writing back). */
 	fl_queue_shutdown(op->queue);
-	for (int i = 0; i < ctl->nworkers; i++)
-		if (ctl->threads[i])
-			pthread_join(ctl->threads[i], NULL);
+	for (int i = 0; i < ctl->nworkers; i++) {
+		if (!ctl->threads[i])
+			continue;
+		pthread_join(ctl->threads[i], NULL);
+		fl_worker_aws_release(&ctl->workers[i]);
+	}
 	for (size_t i = 0; i < ctl->nwatchers; i++)
 		ctl->watchers[i].refl.stop = 1;
 	ctl->ns_watch.refl.stop = 1;

@@ -13,8 +13,8 @@ struct fl_run;
  * message (not yet written).  Each action is recorded in
  * status.onFailure before and after it is taken, so that a restarted
  * operator never repeats one.  Returns 0 when every action is done or
- * has failed for good (recorded, with the reason), 1 to wait (r->wake_ms
- * says when), -1 to retry later.
+ * has failed for good (recorded, with the reason), -1 to retry later
+ * (what was recorded is kept, and done actions are not taken again).
  */
 int fl_run_on_failure(struct fl_run *r, const char *verdict,
 		      const char *message);

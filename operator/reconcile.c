@@ -188,7 +188,8 @@ static void begin_run(struct fl_run *r)
 		"phaseTimes",	  "recoveryTime",
 		"availability",	  "recoveryExceeded",
 		"completionTime", "targetCount",
-		"plan",		  "startTime"};
+		"plan",		  "startTime",
+		"ending",	  "onFailure"};
 
 	for (size_t i = 0; i < sizeof(clear) / sizeof(clear[0]); i++)
 		fl_st_set(r, clear[i], NULL);
@@ -387,6 +388,19 @@ static int reconcile_run(struct fl_run *r)
 		return fl_run_abort(r, "AbortRequested",
 				    "aborted on request (" FL_ANN_ABORT
 				    "); every fault was reverted");
+	}
+	if (run_active(phase) && fl_json_get(r->status, "ending")) {
+		/* An abort decided earlier, not finished yet. */
+		struct json_object *e = fl_json_get(r->status, "ending");
+		char reason[64], message[512];
+
+		snprintf(reason, sizeof(reason), "%s",
+			 fl_json_str(e, "reason") ? fl_json_str(e, "reason")
+						  : "Aborted");
+		snprintf(message, sizeof(message), "%s",
+			 fl_json_str(e, "message") ? fl_json_str(e, "message")
+						   : "");
+		return fl_run_abort(r, reason, message);
 	}
 	if (run_active(phase) &&
 	    fl_st_int(r, "observedGeneration", -1) != r->x.generation)

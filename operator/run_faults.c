@@ -326,8 +326,18 @@ int fl_run_revert_all(struct fl_run *r)
 
 int fl_run_abort(struct fl_run *r, const char *reason, const char *message)
 {
+	struct json_object *ending = json_object_new_object();
 	char msg[600];
 
+	/* The decision is kept in status until the run has ended: if a
+	 * revert or an onFailure action must be retried, the next look
+	 * finishes this abort instead of deciding anew (a probe that passes
+	 * again must not carry on a run that is half reverted). */
+	json_object_object_add(ending, "reason",
+			       json_object_new_string(reason));
+	json_object_object_add(ending, "message",
+			       json_object_new_string(message));
+	fl_st_set(r, "ending", ending);
 	if (fl_run_revert_all(r)) {
 		fl_st_write(r);
 		return -1;
@@ -337,8 +347,10 @@ int fl_run_abort(struct fl_run *r, const char *reason, const char *message)
 	if (!strcmp(reason, "ProbeFailed") || !strcmp(reason, "AlarmFired")) {
 		int rc = fl_run_on_failure(r, "Aborted", msg);
 
-		if (rc)
-			return rc < 0 ? -1 : 0;
+		if (rc) {
+			fl_st_write(r);
+			return -1;
+		}
 	}
 	fl_st_finish(r, FL_PH_ABORTED, "Aborted", msg);
 	return fl_st_write(r);

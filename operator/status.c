@@ -287,6 +287,7 @@ void fl_st_finish(struct fl_run *r, const char *phase, const char *verdict,
 			    : !strcmp(phase, FL_PH_COMPLETED);
 
 	phase_set(r, phase, message);
+	fl_st_set(r, "ending", NULL);
 	r->ended_phase = phase;
 	r->ended_verdict = verdict ? verdict : "None";
 	fl_st_set_str(r, "verdict", verdict);

@@ -4,10 +4,12 @@ kubelet here, so the test writes their status through the status
 subresource, as a kubelet would), experiments, and the audit trail of
 what the operator changed."""
 
+import atexit
 import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import tempfile
 import time
@@ -85,12 +87,16 @@ class Operator:
         self.binary = binary or os.environ.get(
             "FAULTLINE_OPERATOR", str(REPO / "build" / "faultline-operator"))
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="faultline-op-"))
+        # Logs stay readable after stop(), for the test's assertions, and
+        # go when the test process ends.
+        atexit.register(shutil.rmtree, self.dir, True)
         self.proc = None
         self.metrics_port = None
         self.starts = 0
 
     def start(self, extra_env=None):
         harness._running.add(self)
+        self.dir.mkdir(parents=True, exist_ok=True)
         self.metrics_port = harness.free_port()
         self.starts += 1
         argv = [self.binary, f"--kubeconfig={self.kubeconfig}",

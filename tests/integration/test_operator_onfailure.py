@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+import harness
 import opharness as oh
 
 TOKEN = "s3cret-token-never-logged"
@@ -515,3 +516,30 @@ def test_new_rollout_after_the_choice_is_left_alone(control_plane,
     (req,) = hook.received()
     assert json.loads(req["body"])["onFailure"]["rollbacks"][0][
         "state"] == "Failed"
+
+
+def test_abort_stays_decided_while_onfailure_retries(env, app):
+    """Aborted by a probe while the webhook keeps failing: the app turns
+    healthy again between the attempts, and the run still ends Aborted,
+    every fault reverted, instead of carrying on half reverted."""
+    cp, op = env
+    ns = cp.create_namespace("decided")
+    failing = Hook(code=500)
+    try:
+        start_failing_run(cp, [op.proc], ns, "stop", app,
+                          on_failure_spec(failing, []), duration="10m",
+                          safety={"maxBlastRadius": 100,
+                                  "abortWhen": {"probeFailures": 1}})
+        harness.wait_until("the first notification attempt",
+                           lambda: failing.received(), 60, [op.proc])
+        mid = oh.get(cp, ns, "stop")["status"]
+        app.healthy = True
+        st = oh.wait_phase(cp, ns, "stop", oh.TERMINAL, 60,
+                           [op.proc])["status"]
+    finally:
+        failing.close()
+    assert mid.get("ending", {}).get("reason") == "ProbeFailed", mid
+    assert st["phase"] == "Aborted" and "ProbeFailed" in st["message"], st
+    assert "ending" not in st
+    assert all(t["state"] == "Reverted" for t in st["targets"]), st
+    assert st["onFailure"]["notification"]["attempts"] == 3
