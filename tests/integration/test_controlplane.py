@@ -173,7 +173,11 @@ def aws_error(call):
 def test_moto_accepts_the_users_signature(moto):
     identity = moto.client("sts").get_caller_identity()
     assert identity["Arn"] == f"arn:aws:iam::123456789012:user/{moto.USER}"
-    assert moto.client("ec2").describe_instances()["Reservations"] == []
+    # Other tests share this moto: what it holds is theirs; the call
+    # being accepted is what counts.
+    resp = moto.client("ec2").describe_instances()
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert isinstance(resp["Reservations"], list)
 
 
 @pytest.mark.parametrize("service", sorted(CALLS))
