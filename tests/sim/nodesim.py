@@ -28,7 +28,7 @@ What it does, as root:
   HTTP on the container's first containerPort (default 8080) with
   /healthz, /echo and /, in its own cgroup (cpu, cpuacct and memory v1;
   limits from resources.limits) and its own PID and mount namespaces (a
-  fresh /proc, /run and /tmp).  The app is PID 2 there under a small
+  fresh /proc and /run).  The app is PID 2 there under a small
   init (as in an image with tini), so a processKill from an ephemeral
   container reaches it; when the app ends, its PID namespace ends, and
   so does every ephemeral container that joined it (137), as with a real
@@ -50,7 +50,7 @@ What it does, as root:
   (refused without a non-zero runAsUser, as there is no image user);
   allowPrivilegeEscalation false (no_new_privs).  Not enforced:
   readOnlyRootFilesystem (there is no image root: containers see the
-  host's filesystem but for their own /proc, /run and /tmp), seccomp,
+  host's filesystem but for their own /proc and /run), seccomp,
   AppArmor, SELinux, procMount, sysctls.
 - A Service of type ClusterIP with a selector gets its clusterIP:port
   DNATed, round robin, to the Ready pods' addresses (nftables in the node
@@ -226,14 +226,16 @@ def _follow(child):
 
 
 def _init(libc, spec):
-    """PID 1 of a container's new PID namespace: mount its /proc, /run
-    and /tmp, start the program as PID 2, reap orphans, exit with the
-    program's status (the kernel then kills whatever is left)."""
+    """PID 1 of a container's new PID namespace: mount its /proc and
+    /run, start the program as PID 2, reap orphans, exit with the
+    program's status (the kernel then kills whatever is left).  /tmp is
+    left as the host's: the checkout (app.py, the injector) may live
+    there, and containers that join this mount namespace must still
+    reach it."""
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _check(libc.mount(b"proc", b"/proc", b"proc",
                       MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mount /proc")
-    for path, size in ((b"/run", b"size=16m,mode=755"),
-                       (b"/tmp", b"size=64m,mode=1777")):
+    for path, size in ((b"/run", b"size=16m,mode=755"),):
         _check(libc.mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV,
                           size), f"mount {path.decode()}")
     prog = os.fork()
