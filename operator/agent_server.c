@@ -696,6 +696,51 @@ int fl_agent_server_order(struct fl_agent_server *s, const char *inj,
 	return rc;
 }
 
+size_t fl_agent_server_order_all(struct fl_agent_server *s,
+				 enum fl_agent_order order, const char *reason)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < s->cfg.max_sessions; i++) {
+		struct session *e = &s->sessions[i];
+
+		if (!e->used || !e->info.live)
+			continue;
+		e->order = order;
+		snprintf(e->order_reason, sizeof(e->order_reason), "%s",
+			 reason ? reason : "");
+		e->info.order_pending = 1;
+		e->info.changes++;
+		n++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (n)
+		lws_cancel_service(s->ctx);
+	return n;
+}
+
+size_t fl_agent_server_find(struct fl_agent_server *s, const char *ns,
+			    const char *name, struct fl_agent_session_info *out,
+			    size_t max)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < s->cfg.max_sessions; i++) {
+		const struct session *e = &s->sessions[i];
+
+		if (!e->used || strcmp(e->info.claims.ns, ns) ||
+		    strcmp(e->info.claims.name, name))
+			continue;
+		if (n < max)
+			out[n] = e->info;
+		n++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
 size_t fl_agent_server_live(struct fl_agent_server *s)
 {
 	size_t i, n = 0;

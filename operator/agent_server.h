@@ -115,6 +115,19 @@ int fl_agent_server_session(struct fl_agent_server *s, const char *inj,
 int fl_agent_server_order(struct fl_agent_server *s, const char *inj,
 			  enum fl_agent_order order, const char *reason);
 
+/* Queues an order for every live session (the kill switch).  Returns
+ * how many were ordered. */
+size_t fl_agent_server_order_all(struct fl_agent_server *s,
+				 enum fl_agent_order order, const char *reason);
+
+/*
+ * Copies up to max sessions (live or closed) of the experiment ns/name
+ * into out.  Returns how many there are, which may exceed max.
+ */
+size_t fl_agent_server_find(struct fl_agent_server *s, const char *ns,
+			    const char *name, struct fl_agent_session_info *out,
+			    size_t max);
+
 /* Live sessions now. */
 size_t fl_agent_server_live(struct fl_agent_server *s);
 

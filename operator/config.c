@@ -48,6 +48,32 @@ static const char usage[] =
 	"  --kill-switch            abort every running experiment and start\n"
 	"                           none (also: annotate the operator's\n"
 	"                           namespace faultline.dev/kill-switch=true)\n"
+	"\n"
+	"Pod faults run in an injector (an ephemeral container) that talks\n"
+	"to the operator over the agent channel; without --agent-url a run\n"
+	"that needs one fails before touching anything.\n"
+	"  --injector-image IMAGE   the sidecar image (FAULTLINE_INJECTOR_IMAGE)\n"
+	"  --agent-url wss://IP:PORT\n"
+	"                           where injectors reach this operator: the\n"
+	"                           agent Service's address (FAULTLINE_AGENT_URL)\n"
+	"  --agent-addr IP          listen address (default all;\n"
+	"                           FAULTLINE_AGENT_ADDR)\n"
+	"  --agent-port N           listen port (default the URL's;\n"
+	"                           FAULTLINE_AGENT_PORT)\n"
+	"  --agent-cert FILE, --agent-key FILE\n"
+	"                           the serving certificate (naming the URL's\n"
+	"                           address) and key (FAULTLINE_AGENT_CERT,\n"
+	"                           FAULTLINE_AGENT_KEY)\n"
+	"  --agent-ca FILE          the CA injectors trust (default the\n"
+	"                           certificate itself; FAULTLINE_AGENT_CA)\n"
+	"  --agent-master-key-file FILE\n"
+	"                           at least 32 bytes that sign injection\n"
+	"                           tokens; keep it across restarts\n"
+	"                           (FAULTLINE_AGENT_MASTER_KEY_FILE)\n"
+	"  --agent-grace D          an injector that hears nothing for this\n"
+	"                           long reverts on its own (default 30s)\n"
+	"  --agent-heartbeat D      (default 5s)\n"
+	"\n"
 	"  --kubeconfig FILE, --context NAME\n"
 	"                           outside a cluster (else in-cluster)\n"
 	"  --kube-qps N             API requests per second per client\n"
@@ -142,6 +168,16 @@ enum {
 	O_LOG_LEVEL,
 	O_TRACE,
 	O_HELP,
+	O_INJECTOR_IMAGE,
+	O_AGENT_URL,
+	O_AGENT_ADDR,
+	O_AGENT_PORT,
+	O_AGENT_CERT,
+	O_AGENT_KEY,
+	O_AGENT_CA,
+	O_AGENT_MASTER,
+	O_AGENT_GRACE,
+	O_AGENT_HEARTBEAT,
 };
 
 static const struct option longopts[] = {
@@ -167,6 +203,16 @@ static const struct option longopts[] = {
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"trace", required_argument, NULL, O_TRACE},
 	{"help", no_argument, NULL, O_HELP},
+	{"injector-image", required_argument, NULL, O_INJECTOR_IMAGE},
+	{"agent-url", required_argument, NULL, O_AGENT_URL},
+	{"agent-addr", required_argument, NULL, O_AGENT_ADDR},
+	{"agent-port", required_argument, NULL, O_AGENT_PORT},
+	{"agent-cert", required_argument, NULL, O_AGENT_CERT},
+	{"agent-key", required_argument, NULL, O_AGENT_KEY},
+	{"agent-ca", required_argument, NULL, O_AGENT_CA},
+	{"agent-master-key-file", required_argument, NULL, O_AGENT_MASTER},
+	{"agent-grace", required_argument, NULL, O_AGENT_GRACE},
+	{"agent-heartbeat", required_argument, NULL, O_AGENT_HEARTBEAT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -190,6 +236,23 @@ static int defaults(struct fl_op_config *c, char *err, size_t errlen)
 	c->self_node = env_or("NODE_NAME", NULL);
 	c->kube_qps = 50;
 	c->protected_ns[c->nprotected++] = "kube-system";
+	c->injector_image = env_or("FAULTLINE_INJECTOR_IMAGE", NULL);
+	c->agent_url = env_or("FAULTLINE_AGENT_URL", NULL);
+	c->agent_addr = env_or("FAULTLINE_AGENT_ADDR", NULL);
+	c->agent_cert = env_or("FAULTLINE_AGENT_CERT", NULL);
+	c->agent_key = env_or("FAULTLINE_AGENT_KEY", NULL);
+	c->agent_ca = env_or("FAULTLINE_AGENT_CA", NULL);
+	c->agent_master_file = env_or("FAULTLINE_AGENT_MASTER_KEY_FILE", NULL);
+	c->agent_grace_s = 30;
+	c->agent_heartbeat_s = 5;
+	if ((v = env_or("FAULTLINE_AGENT_PORT", NULL))) {
+		if (parse_int(v, 1, 65535, &n)) {
+			snprintf(err, errlen,
+				 "FAULTLINE_AGENT_PORT: '%s' is not a port", v);
+			return -1;
+		}
+		c->agent_port = (int)n;
+	}
 
 	if ((v = env_or("FAULTLINE_NAMESPACES", NULL)) &&
 	    split_list(v, c->namespaces, &c->nnamespaces,
@@ -309,6 +372,48 @@ static int flag(struct fl_op_config *c, int opt, const char *arg, char *err,
 		return fl_log_parse_level(arg, &fl_log_cfg.level) ? -2 : 0;
 	case O_TRACE:
 		return fl_log_parse_areas(arg, &fl_log_cfg.trace) ? -2 : 0;
+	case O_INJECTOR_IMAGE:
+		c->injector_image = arg;
+		return 0;
+	case O_AGENT_URL:
+		c->agent_url = arg;
+		return 0;
+	case O_AGENT_ADDR:
+		c->agent_addr = arg;
+		return 0;
+	case O_AGENT_PORT:
+		if (parse_int(arg, 1, 65535, &n))
+			break;
+		c->agent_port = (int)n;
+		return 0;
+	case O_AGENT_CERT:
+		c->agent_cert = arg;
+		return 0;
+	case O_AGENT_KEY:
+		c->agent_key = arg;
+		return 0;
+	case O_AGENT_CA:
+		c->agent_ca = arg;
+		return 0;
+	case O_AGENT_MASTER:
+		c->agent_master_file = arg;
+		return 0;
+	case O_AGENT_GRACE: {
+		int ms;
+
+		if (parse_ms(arg, &ms) || ms < 1000)
+			break;
+		c->agent_grace_s = ms / 1000;
+		return 0;
+	}
+	case O_AGENT_HEARTBEAT: {
+		int ms;
+
+		if (parse_ms(arg, &ms) || ms < 1000)
+			break;
+		c->agent_heartbeat_s = ms / 1000;
+		return 0;
+	}
 	}
 	return -2;
 }
@@ -349,6 +454,19 @@ int fl_op_config_parse(struct fl_op_config *c, int argc, char **argv, char *err,
 		snprintf(err, errlen,
 			 "--renew-deadline must be shorter than "
 			 "--lease-duration");
+		return -1;
+	}
+	if (c->agent_url &&
+	    (!c->agent_cert || !c->agent_key || !c->agent_master_file)) {
+		snprintf(err, errlen,
+			 "--agent-url needs --agent-cert, --agent-key and "
+			 "--agent-master-key-file");
+		return -1;
+	}
+	if (c->agent_url && c->agent_heartbeat_s * 2 > c->agent_grace_s) {
+		snprintf(err, errlen,
+			 "--agent-grace must be at least twice "
+			 "--agent-heartbeat");
 		return -1;
 	}
 	gethostname(host, sizeof(host) - 1);

@@ -111,11 +111,16 @@ static void on_namespace(void *arg, enum fl_kube_change change,
 	if (on == op->kill_switch)
 		return;
 	op->kill_switch = on;
-	if (on)
+	if (on) {
+		/* Injectors first: they revert in milliseconds, without
+		 * waiting for each experiment's turn in the queue. */
+		size_t n = fl_agent_abort_all(op, "kill switch engaged");
+
 		fl_warn("kill switch engaged (%s on namespace '%s'): aborting "
-			"every running experiment",
-			FL_ANN_KILL_SWITCH, op->cfg.self_ns);
-	else
+			"every running experiment (%zu injectors ordered to "
+			"revert)",
+			FL_ANN_KILL_SWITCH, op->cfg.self_ns, n);
+	} else
 		fl_info("kill switch released: experiments may run again");
 	fl_controller_requeue_all(op);
 }

@@ -1,9 +1,8 @@
 /*
- * The faults this operator carries out itself: podDelete through the
- * API server, and the AWS kinds through the AWS APIs.  Kinds applied by
- * the injector inside a pod join this table when their engine is wired
- * in; until then a run that needs one fails before anything is touched,
- * saying which.
+ * The faults this operator carries out itself (podDelete through the API
+ * server, the AWS kinds through the AWS APIs), then the kinds an injector
+ * applies inside a pod.  A kind in neither fails a run before anything is
+ * touched, saying which.
  */
 #include <stddef.h>
 
@@ -21,5 +20,8 @@ const struct fl_fault_ops *fl_fault_ops_for(enum fl_fault_kind kind)
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (table[i]->kind == kind)
 			return table[i];
+	for (size_t i = 0; i < fl_fault_injected_count; i++)
+		if (fl_fault_injected[i].kind == kind)
+			return &fl_fault_injected[i];
 	return NULL;
 }

@@ -15,6 +15,7 @@
 #include "kube.h"
 
 struct fl_run;
+struct fl_operator;
 
 /* What a call says. */
 enum fl_fault_result {
@@ -31,10 +32,14 @@ struct fl_fault_call {
 	struct json_object *target; /* the status.targets entry: namespace,
 				       name, uid; ops may add fields */
 	char why[512];		    /* filled on REFUSED or RETRY */
+	int changed;		    /* follow: the entry was updated */
+	int64_t wake_ms;	    /* follow: look again by then (wall
+				       clock ms), 0 for no need */
 };
 
 struct fl_fault_ops {
 	enum fl_fault_kind kind;
+	enum fl_target_kind target; /* the kind of target it acts on */
 	const char *engine; /* status.targets[].engine, e.g. "eviction" */
 	enum fl_fault_result (*inject)(struct fl_fault_call *c);
 	enum fl_fault_result (*check)(struct fl_fault_call *c);
@@ -45,6 +50,15 @@ struct fl_fault_ops {
 	 * REFUSED when it cannot be known (why says why).  Waited for in
 	 * Recovering, at most maxRecoveryTime. */
 	enum fl_fault_result (*recovered)(struct fl_fault_call *c);
+	/* Optional: while the target is Injected, whether it still holds
+	 * the fault.  OK when it does or cannot tell yet (c->wake_ms asks
+	 * for another look), REFUSED when it lost it (why says why: the
+	 * pod went away, the injector could not start), RETRY on a
+	 * transient failure.  May update the entry (c->changed). */
+	enum fl_fault_result (*follow)(struct fl_fault_call *c);
+	/* Optional: why this operator cannot carry the kind out as it is
+	 * configured, or NULL when it can. */
+	const char *(*unusable)(const struct fl_operator *op);
 };
 
 /* The ops of kind, or NULL when this build cannot carry it out. */
@@ -54,5 +68,17 @@ extern const struct fl_fault_ops fl_fault_pod_delete;
 extern const struct fl_fault_ops fl_fault_node_termination;
 extern const struct fl_fault_ops fl_fault_ecs_task_stop;
 extern const struct fl_fault_ops fl_fault_rds_failover;
+
+/* The kinds an injector applies inside a pod, one entry per kind. */
+extern const struct fl_fault_ops fl_fault_injected[];
+extern const size_t fl_fault_injected_count;
+
+/*
+ * Orders every live injector of the experiment ns/name to revert unless
+ * run (NULL when the experiment is gone) holds it as a fault in place:
+ * an injector that starts late, or outlives its run, never carries on.
+ */
+void fl_injector_sweep(struct fl_operator *op, const char *ns, const char *name,
+		       struct fl_run *run);
 
 #endif

@@ -204,6 +204,7 @@ out:
 
 const struct fl_fault_ops fl_fault_ecs_task_stop = {
 	.kind = FL_FAULT_ECS_TASK_STOP,
+	.target = FL_TARGET_ECS_TASKS,
 	.engine = "ecs",
 	.inject = task_inject,
 	.check = task_check,

@@ -506,6 +506,7 @@ static enum fl_fault_result node_recovered(struct fl_fault_call *c)
 
 const struct fl_fault_ops fl_fault_node_termination = {
 	.kind = FL_FAULT_NODE_TERMINATION,
+	.target = FL_TARGET_NODES,
 	.engine = "ec2",
 	.inject = node_inject,
 	.check = node_check,

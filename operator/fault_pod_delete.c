@@ -158,6 +158,7 @@ static enum fl_fault_result pod_delete_revert(struct fl_fault_call *c)
 
 const struct fl_fault_ops fl_fault_pod_delete = {
 	.kind = FL_FAULT_POD_DELETE,
+	.target = FL_TARGET_PODS,
 	.engine = "eviction",
 	.inject = pod_delete_inject,
 	.check = pod_delete_check,

@@ -142,6 +142,7 @@ static enum fl_fault_result rds_recovered(struct fl_fault_call *c)
 
 const struct fl_fault_ops fl_fault_rds_failover = {
 	.kind = FL_FAULT_RDS_FAILOVER,
+	.target = FL_TARGET_RDS,
 	.engine = "rds",
 	.inject = rds_inject,
 	.check = rds_check,

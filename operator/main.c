@@ -153,6 +153,10 @@ static void start_leading(void *arg)
 	fl_info("leading (Lease %s/%s); starting the controller",
 		op.cfg.self_ns, op.cfg.lease_name);
 	leading = 1;
+	if (fl_agent_start(&op, err, sizeof(err))) {
+		fl_error("cannot start the agent channel: %s", err);
+		exit(1);
+	}
 	if (fl_controller_start(&op, err, sizeof(err))) {
 		fl_error("cannot start the controller: %s", err);
 		exit(1);
@@ -201,6 +205,7 @@ static int run(const sigset_t *set)
 			;
 		fl_info("signal %d: shutting down", sig);
 		fl_controller_stop(&op);
+		fl_agent_stop(&op);
 		return 0;
 	}
 
@@ -234,6 +239,7 @@ static int run(const sigset_t *set)
 	fl_info("signal %d: shutting down", sig);
 	leading = 0;
 	fl_controller_stop(&op);
+	fl_agent_stop(&op);
 	if (lease.leading && fl_kube_lease_resign(&lease))
 		fl_warn("could not give the Lease up; it runs out on its own");
 	fl_kube_lease_release(&lease);
@@ -279,6 +285,10 @@ int main(int argc, char **argv)
 	if (!op.queue || !op.metrics)
 		return 1;
 	declare_metrics(op.metrics);
+	if (fl_agent_setup(&op, err, sizeof(err))) {
+		fprintf(stderr, "faultline-operator: %s\n", err);
+		return 2;
+	}
 	if (load_kube() || start_http(&metrics, &health))
 		return 1;
 	if (op.kill_switch)

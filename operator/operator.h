@@ -56,6 +56,14 @@ struct fl_op_config {
 	const char *kubeconfig, *context;
 	int kill_switch; /* --kill-switch: abort everything, start nothing */
 	double kube_qps;
+	/* Pod faults: the injector and the agent channel it reports on. */
+	const char *injector_image;
+	const char *agent_url;	/* wss://IP:PORT, as injectors dial it */
+	const char *agent_addr; /* listen address; NULL for all */
+	int agent_port;		/* 0: the URL's port */
+	const char *agent_cert, *agent_key, *agent_ca;
+	const char *agent_master_file;
+	int agent_grace_s, agent_heartbeat_s;
 };
 
 /*
@@ -68,6 +76,7 @@ int fl_op_config_parse(struct fl_op_config *c, int argc, char **argv, char *err,
 		       size_t errlen);
 
 struct fl_controller;
+struct fl_agent_server; /* agent_server.h */
 
 /* What every worker shares. */
 struct fl_operator {
@@ -79,7 +88,30 @@ struct fl_operator {
 	volatile sig_atomic_t kill_switch; /* flag or annotation */
 	volatile sig_atomic_t synced;	   /* the experiment cache is filled */
 	struct fl_controller *ctl;
+	/* The agent channel, while leading with --agent-url; NULL else. */
+	struct fl_agent_server *agent;
+	char *agent_ca_pem;  /* what injectors trust, PEM text */
+	char agent_host[48]; /* the URL's address, for control.cidr */
+	int agent_url_port;  /* the URL's port */
+	uint8_t agent_master[256];
+	size_t agent_master_len;
 };
+
+/*
+ * Loads what the agent channel needs (the CA, the master key) and checks
+ * the URL.  Returns 0 (also when no --agent-url is set), or -1 with err
+ * naming the flag or file.
+ */
+int fl_agent_setup(struct fl_operator *op, char *err, size_t errlen);
+
+/* Starts and stops the agent server (when configured): it serves only
+ * while this replica leads. */
+int fl_agent_start(struct fl_operator *op, char *err, size_t errlen);
+void fl_agent_stop(struct fl_operator *op);
+
+/* Orders every live injector to abort (the kill switch).  Returns how
+ * many were ordered. */
+size_t fl_agent_abort_all(struct fl_operator *op, const char *reason);
 
 #define FL_WORKER_AWS_MAX 8 /* regions a worker keeps a client for */
 

@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "cron.h"
 #include "errors.h"
+#include "fault.h"
 #include "json.h"
 #include "kube.h"
 #include "kube_store.h"
@@ -493,6 +494,7 @@ int64_t fl_reconcile(struct fl_worker *w, const char *ns, const char *name)
 	if (fl_kube_get(w->kube, &ref, &r.obj, &st)) {
 		if (st.code == 404) {
 			fl_kube_status_release(&st);
+			fl_injector_sweep(w->op, ns, name, NULL);
 			return 0;
 		}
 		FL_LOG(FL_LOG_WARN, &r.log,
@@ -505,6 +507,7 @@ int64_t fl_reconcile(struct fl_worker *w, const char *ns, const char *name)
 
 	rc = reconcile_obj(&r);
 	fl_run_flush_events(&r);
+	fl_injector_sweep(w->op, ns, name, &r);
 	if (rc < 0 && !r.conflict) {
 		ret = -1;
 	} else if (r.conflict) {

@@ -79,6 +79,11 @@ char *fl_time_format(int64_t ms, char *out, size_t n);
  * is not one. */
 int64_t fl_time_parse(const char *s);
 
+/* When fault f of this run ends (wall clock ms): its startAfter and
+ * duration from the start of Injecting, within the experiment's
+ * duration. */
+int64_t fl_run_fault_end(struct fl_run *r, const struct fl_fault *f);
+
 /* Status accessors.  Setters create status when it is missing. */
 const char *fl_st_str(struct fl_run *r, const char *key);
 int64_t fl_st_int(struct fl_run *r, const char *key, int64_t dflt);

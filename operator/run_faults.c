@@ -114,6 +114,11 @@ static int64_t fault_end(struct fl_run *r, const struct fl_fault *f, int64_t t0)
 	return end < run_end ? end : run_end;
 }
 
+int64_t fl_run_fault_end(struct fl_run *r, const struct fl_fault *f)
+{
+	return fault_end(r, f, fl_st_phase_time(r, FL_PH_INJECTING));
+}
+
 static int revert_entry(struct fl_run *r, struct json_object *e);
 
 /*
@@ -298,6 +303,53 @@ static int revert_entry(struct fl_run *r, struct json_object *e)
 	return -1;
 }
 
+/*
+ * Asks the fault's ops whether an Injected target still holds its fault.
+ * A target that lost it is reverted (whatever part of it may remain) and
+ * fails with the reason.  Returns 0, or -1 to retry.
+ */
+static int follow_entry(struct fl_run *r, struct json_object *e,
+			const struct fl_fault *f, int *changed)
+{
+	const struct fl_fault_ops *ops = fl_fault_ops_for(f->kind);
+	struct fl_fault_call c = {0};
+	char reason[600];
+
+	if (!ops || !ops->follow)
+		return 0;
+	c.run = r;
+	c.kube = r->w->kube;
+	c.fault = f;
+	c.target = e;
+	switch (ops->follow(&c)) {
+	case FL_FAULT_OK:
+	case FL_FAULT_ABSENT:
+		break;
+	case FL_FAULT_RETRY:
+		FL_LOG(FL_LOG_WARN, &r->log,
+		       "cannot follow fault '%s' on %s: %s", f->name,
+		       fl_json_str(e, "name"), c.why);
+		break;
+	case FL_FAULT_REFUSED:
+		snprintf(reason, sizeof(reason), "%s", c.why);
+		if (revert_entry(r, e))
+			return -1;
+		entry_set(e, FL_TS_FAILED, reason, NULL);
+		FL_LOG(FL_LOG_WARN, &r->log, "fault '%s' on %s lost: %s",
+		       f->name, fl_json_str(e, "name"), reason);
+		fl_run_event(r, "Warning", "FaultLost", "Observe",
+			     "fault '%s' on %s: %s", f->name,
+			     fl_json_str(e, "name"), reason);
+		*changed = 1;
+		return 0;
+	}
+	if (c.changed)
+		*changed = 1;
+	if (c.wake_ms)
+		fl_run_wake_at(r, c.wake_ms);
+	return 0;
+}
+
 static int may_hold_fault(struct json_object *e)
 {
 	const char *s = entry_state(e);
@@ -430,6 +482,10 @@ int fl_run_observe(struct fl_run *r)
 		if (strcmp(entry_state(e), FL_TS_INJECTED))
 			continue;
 		if (fault_end(r, f, t0) > now) {
+			int rc2 = follow_entry(r, e, f, &changed);
+
+			if (rc2)
+				return rc2;
 			fl_run_wake_at(r, fault_end(r, f, t0));
 			continue;
 		}

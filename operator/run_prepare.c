@@ -262,11 +262,29 @@ static int supported(struct fl_run *r, char *msg, size_t n)
 	for (size_t i = 0; i < r->x.nfaults; i++) {
 		const struct fl_fault *f = &r->x.faults[i];
 
-		if (!fl_fault_ops_for(f->kind)) {
+		const struct fl_fault_ops *ops = fl_fault_ops_for(f->kind);
+		const char *why;
+
+		if (!ops) {
 			snprintf(msg, n,
 				 "fault '%s': this operator cannot carry out "
 				 "%s yet",
 				 f->name, fl_fault_kind_names[f->kind]);
+			return 0;
+		}
+		if (r->x.targets[f->target_index].kind != ops->target) {
+			snprintf(msg, n,
+				 "fault '%s': %s acts on %s, but target '%s' "
+				 "is %s",
+				 f->name, fl_fault_kind_names[f->kind],
+				 fl_target_kind_names[ops->target], f->target,
+				 fl_target_kind_names
+					 [r->x.targets[f->target_index].kind]);
+			return 0;
+		}
+		if (ops->unusable && (why = ops->unusable(r->w->op))) {
+			snprintf(msg, n, "fault '%s' (%s): %s", f->name,
+				 fl_fault_kind_names[f->kind], why);
 			return 0;
 		}
 	}
