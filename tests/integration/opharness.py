@@ -5,10 +5,12 @@ subresource, as a kubelet would), experiments, and the audit trail of
 what the operator changed."""
 
 import atexit
+import ipaddress
 import json
 import os
 import pathlib
 import re
+import secrets
 import shutil
 import signal
 import tempfile
@@ -18,6 +20,7 @@ import urllib.request
 import uuid
 
 import yaml
+from cryptography import x509
 
 import harness
 
@@ -177,6 +180,42 @@ class Operator:
 
     def describe(self):
         return self.proc.describe_tail() if self.proc else ""
+
+
+class AgentChannel:
+    """What the operator's agent channel needs to serve injectors on a
+    simulated node: a CA, a serving certificate naming the node's
+    address (the operator listens there), a master key and a port; and
+    the operator flags that use them.  Remove with cleanup()."""
+
+    def __init__(self, node_ip, grace_s=4, heartbeat_s=1):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="faultline-agent-"))
+        self.ca = harness.CertificateAuthority(self.dir)
+        self.cert, self.key = self.ca.issue(
+            "agent", "faultline-agent",
+            server_names=[x509.IPAddress(ipaddress.ip_address(node_ip))])
+        self.master = self.dir / "master.key"
+        self.master.write_bytes(secrets.token_bytes(48))
+        self.master.chmod(0o600)
+        self.ip = node_ip
+        self.port = harness.free_port()
+        self.grace_s = grace_s
+        self.heartbeat_s = heartbeat_s
+
+    def args(self):
+        return [f"--agent-url=wss://{self.ip}:{self.port}",
+                f"--agent-addr={self.ip}",
+                f"--agent-cert={self.cert}", f"--agent-key={self.key}",
+                f"--agent-ca={self.ca.cert_path}",
+                f"--agent-master-key-file={self.master}",
+                f"--agent-grace={self.grace_s}s",
+                f"--agent-heartbeat={self.heartbeat_s}s",
+                # The simulator runs the sidecar whatever the image says.
+                "--injector-image=registry.example/faultline-sidecar:test",
+                "--leader-elect=false"]
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # -- objects -------------------------------------------------------------------

@@ -22,14 +22,10 @@ Root only.  Traffic stays in namespaces the simulator made.
 import json
 import os
 import pathlib
-import secrets
 import shutil
-import tempfile
 import time
-import ipaddress
 
 import pytest
-from cryptography import x509
 
 import harness
 import opharness
@@ -72,40 +68,10 @@ def sim(control_plane, sidecar):
         node.stop()
 
 
-class Agent:
-    """What the operator's agent channel needs: a CA, a serving
-    certificate for the node's address, a master key, a port."""
-
-    def __init__(self, sim):
-        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="faultline-agent-"))
-        self.ca = harness.CertificateAuthority(self.dir)
-        ip = ipaddress.ip_address(sim.node_ip)
-        self.cert, self.key = self.ca.issue(
-            "agent", "faultline-agent", server_names=[x509.IPAddress(ip)])
-        self.master = self.dir / "master.key"
-        self.master.write_bytes(secrets.token_bytes(48))
-        self.master.chmod(0o600)
-        self.ip = sim.node_ip
-        self.port = harness.free_port()
-
-    def args(self):
-        return [f"--agent-url=wss://{self.ip}:{self.port}",
-                f"--agent-addr={self.ip}",
-                f"--agent-cert={self.cert}", f"--agent-key={self.key}",
-                f"--agent-ca={self.ca.cert_path}",
-                f"--agent-master-key-file={self.master}",
-                f"--agent-grace={GRACE_S}s",
-                f"--agent-heartbeat={HEARTBEAT_S}s",
-                "--injector-image=registry.example/faultline-sidecar:test",
-                "--leader-elect=false"]
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def agent(sim):
-    a = Agent(sim)
+    a = opharness.AgentChannel(sim.node_ip, grace_s=GRACE_S,
+                               heartbeat_s=HEARTBEAT_S)
     yield a
     a.cleanup()
 
