@@ -73,6 +73,10 @@ static const char usage[] =
 	"  --agent-grace D          an injector that hears nothing for this\n"
 	"                           long reverts on its own (default 30s)\n"
 	"  --agent-heartbeat D      (default 5s)\n"
+	"  --agent-leader-label     label this replica's pod\n"
+	"                           faultline.dev/leader=true while it leads,\n"
+	"                           for the agent Service to select\n"
+	"                           (FAULTLINE_AGENT_LEADER_LABEL=true)\n"
 	"\n"
 	"  --kubeconfig FILE, --context NAME\n"
 	"                           outside a cluster (else in-cluster)\n"
@@ -178,6 +182,7 @@ enum {
 	O_AGENT_MASTER,
 	O_AGENT_GRACE,
 	O_AGENT_HEARTBEAT,
+	O_AGENT_LEADER_LABEL,
 };
 
 static const struct option longopts[] = {
@@ -213,6 +218,7 @@ static const struct option longopts[] = {
 	{"agent-master-key-file", required_argument, NULL, O_AGENT_MASTER},
 	{"agent-grace", required_argument, NULL, O_AGENT_GRACE},
 	{"agent-heartbeat", required_argument, NULL, O_AGENT_HEARTBEAT},
+	{"agent-leader-label", no_argument, NULL, O_AGENT_LEADER_LABEL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -245,6 +251,14 @@ static int defaults(struct fl_op_config *c, char *err, size_t errlen)
 	c->agent_master_file = env_or("FAULTLINE_AGENT_MASTER_KEY_FILE", NULL);
 	c->agent_grace_s = 30;
 	c->agent_heartbeat_s = 5;
+	if ((v = env_or("FAULTLINE_AGENT_LEADER_LABEL", NULL)) &&
+	    parse_bool(v, &c->agent_leader_label)) {
+		snprintf(err, errlen,
+			 "FAULTLINE_AGENT_LEADER_LABEL: '%s' is not true or "
+			 "false",
+			 v);
+		return -1;
+	}
 	if ((v = env_or("FAULTLINE_AGENT_PORT", NULL))) {
 		if (parse_int(v, 1, 65535, &n)) {
 			snprintf(err, errlen,
@@ -406,6 +420,9 @@ static int flag(struct fl_op_config *c, int opt, const char *arg, char *err,
 		c->agent_grace_s = ms / 1000;
 		return 0;
 	}
+	case O_AGENT_LEADER_LABEL:
+		c->agent_leader_label = 1;
+		return 0;
 	case O_AGENT_HEARTBEAT: {
 		int ms;
 

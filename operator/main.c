@@ -145,6 +145,41 @@ static int load_kube(void)
 	return rc;
 }
 
+/*
+ * Puts the leader label on this replica's pod, or takes it off: the
+ * agent Service selects it, so that injectors reach the one replica that
+ * serves them.  A failure is not fatal: injectors that reach no server
+ * keep retrying, and revert on their own after their grace period.
+ */
+static void label_self(int on)
+{
+	struct fl_kube_ref ref = {
+		"", "v1", "pods", op.cfg.self_ns, op.cfg.self_pod, NULL};
+	struct fl_kube_status st = {0};
+	char err[256], patch[160];
+	fl_kube *k;
+
+	if (!op.cfg.agent_leader_label || !op.cfg.self_pod)
+		return;
+	k = fl_kube_new(&op.kcfg, NULL, err, sizeof(err));
+	if (!k) {
+		fl_warn("cannot label pod %s/%s: %s", op.cfg.self_ns,
+			op.cfg.self_pod, err);
+		return;
+	}
+	snprintf(patch, sizeof(patch),
+		 "{\"metadata\":{\"labels\":{\"%s\":%s}}}", FL_LABEL_LEADER,
+		 on ? "\"true\"" : "null");
+	if (fl_kube_patch(k, &ref, FL_KUBE_PATCH_MERGE, patch, NULL, 0, NULL,
+			  &st))
+		fl_warn("cannot %s the label %s on pod %s/%s: %ld %s; "
+			"injectors may not reach this operator",
+			on ? "set" : "remove", FL_LABEL_LEADER, op.cfg.self_ns,
+			op.cfg.self_pod, st.code, st.message);
+	fl_kube_status_release(&st);
+	fl_kube_free(k);
+}
+
 static void start_leading(void *arg)
 {
 	char err[256];
@@ -157,6 +192,7 @@ static void start_leading(void *arg)
 		fl_error("cannot start the agent channel: %s", err);
 		exit(1);
 	}
+	label_self(1);
 	if (fl_controller_start(&op, err, sizeof(err))) {
 		fl_error("cannot start the controller: %s", err);
 		exit(1);
@@ -198,6 +234,9 @@ static int run(const sigset_t *set)
 	char err[256];
 	int sig;
 
+	/* A replica restarted in the same pod may still carry the label
+	 * from when it led. */
+	label_self(0);
 	if (!op.cfg.leader_elect) {
 		start_leading(NULL);
 		while (!(

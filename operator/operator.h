@@ -35,6 +35,10 @@
 #define FL_ANN_ABORT "faultline.dev/abort"
 #define FL_ANN_KILL_SWITCH "faultline.dev/kill-switch"
 
+/* The label on the leading replica's pod, which the agent Service
+ * selects. */
+#define FL_LABEL_LEADER "faultline.dev/leader"
+
 #define FL_OP_MAX_NS 64
 
 struct fl_op_config {
@@ -64,6 +68,7 @@ struct fl_op_config {
 	const char *agent_cert, *agent_key, *agent_ca;
 	const char *agent_master_file;
 	int agent_grace_s, agent_heartbeat_s;
+	int agent_leader_label; /* label our pod while leading */
 };
 
 /*

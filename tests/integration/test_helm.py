@@ -146,3 +146,89 @@ def test_install_with_the_operator(helm, repo, fresh_control_plane):
     r = cp.kubectl("auth", "can-i", "delete", "deployments", "--as", sa,
                    "-n", ns, check=False)
     assert r.stdout.strip() == "no"
+
+
+AGENT = ("operator.enabled=true",
+         "operator.image.repository=registry.example/faultline",
+         "operator.injector.image.repository=registry.example/sidecar",
+         "operator.agent.clusterIP=10.0.0.77")
+
+
+def test_injector_renders_the_agent_channel(helm, repo):
+    import base64
+    from cryptography import x509
+    import ipaddress
+
+    docs = render(helm, repo, *AGENT)
+    by = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    secret = by[("Secret", "faultline-operator-agent")]
+    data = {k: base64.b64decode(v) for k, v in secret["data"].items()}
+    assert set(data) == {"ca.crt", "tls.crt", "tls.key", "master.key"}
+    assert len(data["master.key"]) >= 32
+    cert = x509.load_pem_x509_certificate(data["tls.crt"])
+    ca = x509.load_pem_x509_certificate(data["ca.crt"])
+    assert cert.issuer == ca.subject
+    sans = cert.extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    assert ipaddress.ip_address("10.0.0.77") in \
+        sans.get_values_for_type(x509.IPAddress)
+    svc = by[("Service", "faultline-operator-agent")]
+    assert svc["spec"]["clusterIP"] == "10.0.0.77"
+    assert svc["spec"]["selector"]["faultline.dev/leader"] == "true"
+    role = by[("Role", "faultline-operator-leader-label")]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"],
+                              "verbs": ["patch"]}]
+    pod = by[("Deployment", "faultline-operator")]["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    args = c["args"]
+    for want in ("--injector-image=registry.example/sidecar:0.1.0",
+                 "--agent-url=wss://10.0.0.77:8443", "--agent-leader-label",
+                 "--agent-master-key-file=/etc/faultline/agent/master.key"):
+        assert want in args, args
+    assert {"name": "agent", "containerPort": 8443} in c["ports"]
+    assert pod["volumes"][0]["secret"]["secretName"] == \
+        "faultline-operator-agent"
+    assert pod["securityContext"]["fsGroup"] == 65532
+
+
+def test_injector_without_a_cluster_ip_is_refused(helm, repo):
+    r = helm("template", "faultline", str(repo / "charts" / "faultline"),
+             "--kube-version", "1.34.0",
+             *[a for kv in AGENT[:3] for a in ("--set", kv)], check=False)
+    assert r.returncode != 0
+    assert "operator.agent.clusterIP is required" in r.stderr
+
+
+def test_agent_secret_survives_an_upgrade(helm, repo, fresh_control_plane):
+    cp = fresh_control_plane
+    ns = cp.create_namespace("chaos")
+    sets = [a for kv in AGENT for a in ("--set", kv)]
+    chart = str(repo / "charts" / "faultline")
+
+    def secret():
+        return yaml.safe_load(cp.kubectl(
+            "get", "secret", "faultline-operator-agent", "-n", ns, "-o",
+            "yaml").stdout)["data"]
+    helm("install", "faultline", chart, "--namespace", ns,
+         "--kubeconfig", cp.kubeconfig, *sets)
+    first = secret()
+    helm("upgrade", "faultline", chart, "--namespace", ns,
+         "--kubeconfig", cp.kubeconfig, *sets,
+         "--set", "operator.agent.grace=45s")
+    # A new key or CA would make every running injector revert.
+    assert secret() == first
+    svc = yaml.safe_load(cp.kubectl("get", "service",
+                                    "faultline-operator-agent", "-n", ns,
+                                    "-o", "yaml").stdout)
+    assert svc["spec"]["clusterIP"] == "10.0.0.77"
+    sa = f"system:serviceaccount:{ns}:faultline-operator"
+    for verb, res, sub, where in (
+            ("patch", "pods", "ephemeralcontainers", "shop"),
+            ("patch", "pods", "", ns)):
+        r = cp.kubectl("auth", "can-i", verb, res, f"--subresource={sub}",
+                       "--as", sa, "-n", where, check=False)
+        assert r.stdout.strip() == "yes", (verb, res, sub, r.stderr)
+    # Labelling pods is for its own namespace only.
+    r = cp.kubectl("auth", "can-i", "patch", "pods", "--as", sa, "-n",
+                   "shop", check=False)
+    assert r.stdout.strip() == "no"

@@ -513,3 +513,56 @@ def test_without_agent_channel_nothing_is_touched(control_plane, kubeconfig,
     assert st["phase"] == "Failed", st
     assert "--agent-url" in st["message"], st
     assert not sim.pod(ns, "web-0")["spec"].get("ephemeralContainers")
+
+
+def test_leader_labels_its_pod_for_the_agent_service(control_plane,
+                                                     kubeconfig, op_ns,
+                                                     agent):
+    """The agent Service selects faultline.dev/leader=true: a standby
+    takes the label off its pod (left from when it led), the leader
+    puts it on."""
+    cp = control_plane
+    # A pod standing for the operator's own, bound to a node nobody runs.
+    cp.kubectl("apply", "-n", op_ns, "-f", "-", input="""
+apiVersion: v1
+kind: Pod
+metadata: {name: op-0, labels: {faultline.dev/leader: "true"}}
+spec:
+  nodeName: nowhere
+  containers: [{name: operator, image: example.com/op:1}]
+""")
+    cp.kubectl("create", "role", "leader-label", "-n", op_ns,
+               "--verb=patch", "--resource=pods")
+    cp.kubectl("create", "rolebinding", "leader-label", "-n", op_ns,
+               "--role=leader-label", f"--user={opharness.OPERATOR_USER}")
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    cp.kubectl("apply", "-n", op_ns, "-f", "-", input=f"""
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {{name: faultline-operator}}
+spec: {{holderIdentity: someone-else, leaseDurationSeconds: 3600,
+        acquireTime: "{now}", renewTime: "{now}"}}
+""")
+
+    def label():
+        pod = json.loads(cp.kubectl("get", "pod", "-n", op_ns, "op-0", "-o",
+                                    "json").stdout)
+        return pod["metadata"].get("labels", {}).get("faultline.dev/leader")
+    args = [a for a in agent.args() if not a.startswith("--leader-elect")]
+    op = opharness.Operator(cp, kubeconfig, op_ns, name="op-0",
+                            args=args + ["--agent-leader-label",
+                                         "--lease-duration=2s",
+                                         "--renew-deadline=1s",
+                                         "--retry-period=500ms"])
+    try:
+        op.start()
+        harness.wait_until("the standby to drop the label",
+                           lambda: label() is None, 30, [op.proc])
+        # The other holder lets go; this one leads and labels its pod.
+        cp.kubectl("delete", "lease", "-n", op_ns, "faultline-operator")
+        harness.wait_until("the leader to label its pod",
+                           lambda: label() == "true", 30, [op.proc])
+    finally:
+        op.stop()
+        cp.kubectl("delete", "pod", "-n", op_ns, "op-0", "--grace-period=0",
+                   "--force", check=False)

@@ -16,3 +16,11 @@ app.kubernetes.io/component: operator
 {{- $repo := required "operator.image.repository is required when operator.enabled is true" .Values.operator.image.repository -}}
 {{- printf "%s:%s" $repo (default .Chart.AppVersion .Values.operator.image.tag) -}}
 {{- end -}}
+
+{{- define "faultline.injectorImage" -}}
+{{- printf "%s:%s" .Values.operator.injector.image.repository (default .Chart.AppVersion .Values.operator.injector.image.tag) -}}
+{{- end -}}
+
+{{- define "faultline.agentSecret" -}}
+{{- default "faultline-operator-agent" .Values.operator.agent.existingSecret -}}
+{{- end -}}
