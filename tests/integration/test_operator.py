@@ -395,8 +395,9 @@ def test_spec_change_to_another_kind_reverts_with_the_kind_injected(env):
         {"app": "web"}, duration="10m")))
     obj = oh.wait_phase(cp, ns, "switch", "Observing", 60, [op.proc])
     first = obj["status"]["runId"]
-    # Same fault name, another kind (one this operator cannot carry
-    # out): the running podDelete must still be reverted as a podDelete.
+    # Same fault name, another kind (one this operator, started without
+    # the agent channel, cannot carry out): the running podDelete must
+    # still be reverted as a podDelete.
     spec = obj["spec"]
     spec["faults"][0] = {"name": "kill", "target": "web",
                          "mode": {"count": 1},
@@ -431,10 +432,10 @@ def test_abort_request_outlives_a_failing_revert(env):
     obj = oh.wait_phase(cp, ns, "stuck", "Observing", 60, [op.proc])
     good = obj["status"]["targets"]
     # Status now says the target holds a fault of a kind this operator
-    # cannot revert: every revert of it fails, as a revert whose API
-    # keeps failing would.
+    # does not know (as one from a newer version would): every revert of
+    # it fails, as a revert whose API keeps failing would.
     set_status(cp, ns, "stuck", {"targets": [
-        dict(t, fault="gone", kind="networkLatency", state="Reverting")
+        dict(t, fault="gone", kind="retiredKind", state="Reverting")
         for t in good]})
     cp.kubectl("annotate", "chaosexperiment", "stuck", "-n", ns,
                "faultline.dev/abort=now")
