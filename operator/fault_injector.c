@@ -397,7 +397,7 @@ static enum fl_fault_result injector_inject(struct fl_fault_call *c)
 	struct fl_kube_ref ref = {"",	    "v1",      "pods",
 				  ns_of(c), pod_of(c), "ephemeralcontainers"};
 	struct fl_kube_status st = {0};
-	struct json_object *pod, *spec, *patch, *pspec, *list, *meta;
+	struct json_object *pod, *spec, *patch, *pspec, *list, *meta, *ours;
 	char name[40];
 	const char *tag, *target;
 	enum fl_fault_result res = FL_FAULT_OK;
@@ -407,9 +407,11 @@ static enum fl_fault_result injector_inject(struct fl_fault_call *c)
 	rc = read_pod(c, &pod);
 	if (rc)
 		return rc > 0 ? FL_FAULT_ABSENT : FL_FAULT_RETRY;
-	if (spec_container(pod, name)) {
+	if ((ours = spec_container(pod, name))) {
 		/* Ours already (an attempt cut short after the patch). */
-		injector(c);
+		set_str(c, "container", name);
+		set_str(c, "targetContainer",
+			fl_json_str(ours, "targetContainerName"));
 		set_now(c, "requestedAt");
 		json_object_put(pod);
 		return FL_FAULT_OK;
@@ -474,17 +476,19 @@ static enum fl_fault_result injector_inject(struct fl_fault_call *c)
 
 static enum fl_fault_result injector_check(struct fl_fault_call *c)
 {
-	struct json_object *pod;
+	struct json_object *pod, *ours;
 	int rc = read_pod(c, &pod);
-	int found;
 
 	if (rc)
 		return rc > 0 ? FL_FAULT_ABSENT : FL_FAULT_RETRY;
-	found = spec_container(pod, container_name(c)) != NULL;
-	json_object_put(pod);
-	if (found)
+	ours = spec_container(pod, container_name(c));
+	if (ours) {
+		set_str(c, "targetContainer",
+			fl_json_str(ours, "targetContainerName"));
 		set_now(c, "requestedAt");
-	return found ? FL_FAULT_OK : FL_FAULT_ABSENT;
+	}
+	json_object_put(pod);
+	return ours ? FL_FAULT_OK : FL_FAULT_ABSENT;
 }
 
 /* The injector's session, when the agent server has one. */
