@@ -444,6 +444,36 @@ def test_operator_killed_injectors_revert_alone(control_plane, sim,
     assert obj["status"]["phase"] == "Aborted", obj["status"]
 
 
+@pytest.mark.parametrize("point", ["after-marked-injecting", "after-inject"])
+def test_operator_killed_around_the_injection(control_plane, kubeconfig,
+                                              op_ns, agent, sim, ns, point):
+    """SIGKILL just before the injector is added, and just after (before
+    status says so): the successor checks the pod, never adds a second
+    injector, and the run completes."""
+    cp = control_plane
+    make_pod(cp, sim, ns, "web-0", "web")
+    op = opharness.Operator(cp, kubeconfig, op_ns, args=agent.args())
+    try:
+        op.start(extra_env={"FAULTLINE_FAILPOINTS": point})
+        apply(cp, ns, "crash", spec({"networkLatency": {"delay": "100ms"}},
+                                    duration="10s"))
+        code = op.wait_exit(timeout=60)
+        assert code in (9, -9), f"exit {code}{op.describe()}"
+        op.start()
+        obj = finished(cp, ns, "crash", op, sim)
+    finally:
+        op.stop()
+    st = obj["status"]
+    assert st["verdict"] == "Passed", st
+    (e,) = st["targets"]
+    assert e["state"] == "Reverted", e
+    pod = sim.pod(ns, "web-0")
+    assert [c["name"] for c in pod["spec"]["ephemeralContainers"]] == \
+        [e["injector"]["container"]]
+    term = wait_terminated(sim, ns, "web-0", e["injector"]["container"])
+    assert term["state"]["terminated"]["exitCode"] == 0
+
+
 # -- refusals, explained -------------------------------------------------------
 
 
