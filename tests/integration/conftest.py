@@ -2,6 +2,7 @@
 server per test session, stopped at the end of the session whether the
 tests pass, fail or are interrupted."""
 
+import os
 import pathlib
 
 import pytest
@@ -22,6 +23,30 @@ def repo():
 @pytest.fixture(scope="session")
 def build_dir(repo):
     return repo / "build"
+
+
+@pytest.fixture(scope="session")
+def sidecar(build_dir):
+    """The injector under test.  FAULTLINE_SIDECAR runs the tests against
+    another build, such as build/faultline-sidecar-static or
+    build-san/faultline-sidecar."""
+    path = pathlib.Path(os.environ.get("FAULTLINE_SIDECAR",
+                                       build_dir / "faultline-sidecar"))
+    # No skip: `make test` builds the sidecar before it runs the tests.
+    assert path.exists(), f"{path} missing: run make (make test builds it)"
+    return path
+
+
+@pytest.fixture(scope="module")
+def own_control_plane(request):
+    """A control plane for one module alone.  The node simulator, like a
+    kubelet and a scheduler, takes every pod that names no node: on the
+    session's control plane it would also take the pods other modules
+    left behind, and they would take its time."""
+    cp = harness.ControlPlane()
+    request.addfinalizer(cp.stop)
+    cp.start()
+    return cp
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ import pytest
 from cryptography import x509
 
 from harness import CertificateAuthority
-from test_sidecar_resources import (CGROOT, Run, cgroup, sidecar,  # noqa
+from test_sidecar_resources import (CGROOT, Run, cgroup,  # noqa
                                     spec, state_dir, tag, workers)
 
 pytestmark = pytest.mark.skipif(

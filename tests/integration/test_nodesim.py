@@ -52,23 +52,8 @@ def leftovers(node_ns, netns_names=()):
 
 
 @pytest.fixture(scope="module")
-def control_plane(request):
-    """A control plane of this module's own.  The simulator, like a
-    kubelet and a scheduler, takes every pod that names no node: on the
-    session's control plane it would also take the pods other modules
-    left behind, and they would take its time."""
-    cp = harness.ControlPlane()
-    request.addfinalizer(cp.stop)
-    cp.start()
-    return cp
-
-
-@pytest.fixture(scope="module")
-def sidecar(build_dir):
-    path = pathlib.Path(os.environ.get("FAULTLINE_SIDECAR",
-                                       build_dir / "faultline-sidecar"))
-    assert path.exists(), f"{path} missing: run make"
-    return path
+def control_plane(own_control_plane):
+    return own_control_plane
 
 
 @pytest.fixture(scope="module")

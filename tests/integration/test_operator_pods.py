@@ -41,20 +41,8 @@ HEARTBEAT_S = 1
 
 
 @pytest.fixture(scope="module")
-def control_plane(request):
-    # The simulator takes every unbound pod: a control plane of our own.
-    cp = harness.ControlPlane()
-    request.addfinalizer(cp.stop)
-    cp.start()
-    return cp
-
-
-@pytest.fixture(scope="module")
-def sidecar(build_dir):
-    path = pathlib.Path(os.environ.get("FAULTLINE_SIDECAR",
-                                       build_dir / "faultline-sidecar"))
-    assert path.exists(), f"{path} missing: run make"
-    return path
+def control_plane(own_control_plane):
+    return own_control_plane
 
 
 @pytest.fixture(scope="module")

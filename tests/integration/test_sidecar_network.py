@@ -43,17 +43,6 @@ def sh(*args, check=True):
                           text=True, timeout=60).stdout
 
 
-@pytest.fixture(scope="module")
-def sidecar(build_dir):
-    # FAULTLINE_SIDECAR runs these tests against another build, such as
-    # build-san/faultline-sidecar (address and undefined sanitizers).
-    path = pathlib.Path(os.environ.get("FAULTLINE_SIDECAR",
-                                       build_dir / "faultline-sidecar"))
-    # No skip: `make test` builds the sidecar before it runs these tests.
-    assert path.exists(), f"{path} missing: run make (make test builds it)"
-    return path
-
-
 class Net:
     """A client and a server namespace, a veth pair, a peer server."""
 

@@ -31,17 +31,6 @@ pytestmark = pytest.mark.skipif(
 # ---- helpers ----
 
 
-@pytest.fixture(scope="module")
-def sidecar(build_dir):
-    # FAULTLINE_SIDECAR runs these tests against another build, such as
-    # build/faultline-sidecar-static or build-san/faultline-sidecar.
-    path = pathlib.Path(os.environ.get("FAULTLINE_SIDECAR",
-                                       build_dir / "faultline-sidecar"))
-    # No skip: `make test` builds the sidecar before it runs these tests.
-    assert path.exists(), f"{path} missing: run make (make test builds it)"
-    return path
-
-
 @pytest.fixture
 def state_dir(tmp_path, monkeypatch):
     d = tmp_path / "state"
