@@ -363,6 +363,9 @@ static int step_run(struct fl_run *r)
 	return 0;
 }
 
+#define ABORT_MESSAGE \
+	"aborted on request (" FL_ANN_ABORT "); every fault was reverted"
+
 static int reconcile_run(struct fl_run *r)
 {
 	const char *phase = fl_st_str(r, "phase");
@@ -381,14 +384,13 @@ static int reconcile_run(struct fl_run *r)
 		/* The request counts as done only with the run's end: while
 		 * a revert keeps failing, the next reconcile aborts again
 		 * instead of carrying the run on. */
+		fl_run_ending(r, "AbortRequested", ABORT_MESSAGE);
 		if (fl_run_revert_all(r)) {
 			fl_st_write(r);
 			return -1;
 		}
 		fl_st_set_str(r, "lastAbort", abort_req);
-		return fl_run_abort(r, "AbortRequested",
-				    "aborted on request (" FL_ANN_ABORT
-				    "); every fault was reverted");
+		return fl_run_abort(r, "AbortRequested", ABORT_MESSAGE);
 	}
 	if (run_active(phase) && fl_json_get(r->status, "ending")) {
 		/* An abort decided earlier, not finished yet. */

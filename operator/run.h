@@ -148,6 +148,10 @@ int fl_run_validate(struct fl_run *r);
  */
 int fl_run_abort(struct fl_run *r, const char *reason, const char *message);
 
+/* Records in status.ending that the run is being aborted, and why (the
+ * reverts that follow tell injectors so). */
+void fl_run_ending(struct fl_run *r, const char *reason, const char *message);
+
 /* Reverts every target in a state that may hold a fault (Injecting,
  * Injected, Reverting).  Returns 0 when all are reverted, -1 otherwise. */
 int fl_run_revert_all(struct fl_run *r);

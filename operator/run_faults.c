@@ -376,20 +376,26 @@ int fl_run_revert_all(struct fl_run *r)
 	return rc ? -1 : 0;
 }
 
-int fl_run_abort(struct fl_run *r, const char *reason, const char *message)
+void fl_run_ending(struct fl_run *r, const char *reason, const char *message)
 {
 	struct json_object *ending = json_object_new_object();
+
+	json_object_object_add(ending, "reason",
+			       json_object_new_string(reason));
+	json_object_object_add(ending, "message",
+			       json_object_new_string(message));
+	fl_st_set(r, "ending", ending);
+}
+
+int fl_run_abort(struct fl_run *r, const char *reason, const char *message)
+{
 	char msg[600];
 
 	/* The decision is kept in status until the run has ended: if a
 	 * revert or an onFailure action must be retried, the next look
 	 * finishes this abort instead of deciding anew (a probe that passes
 	 * again must not carry on a run that is half reverted). */
-	json_object_object_add(ending, "reason",
-			       json_object_new_string(reason));
-	json_object_object_add(ending, "message",
-			       json_object_new_string(message));
-	fl_st_set(r, "ending", ending);
+	fl_run_ending(r, reason, message);
 	if (fl_run_revert_all(r)) {
 		fl_st_write(r);
 		return -1;

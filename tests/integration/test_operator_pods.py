@@ -371,6 +371,22 @@ def test_kill_switch_reverts_at_once(control_plane, sim, operator, ns,
     assert all(t["state"] == "Reverted" for t in st["targets"]), st
 
 
+def test_abort_request_reaches_the_injector(control_plane, sim, operator,
+                                            ns):
+    cp = control_plane
+    make_pod(cp, sim, ns, "web-0", "web")
+    apply(cp, ns, "stop", spec({"networkLatency": {"delay": "200ms"}},
+                               duration="5m"))
+    e = wait_active(cp, ns, "stop", [operator.proc, sim.proc])
+    cp.kubectl("annotate", "chaosexperiment", "-n", ns, "stop",
+               "faultline.dev/abort=now")
+    obj = finished(cp, ns, "stop", operator, sim)
+    assert obj["status"]["phase"] == "Aborted", obj["status"]
+    line = reverted_at(sim, ns, "web-0", e["injector"]["container"])
+    assert line["reason"].startswith("abort order: aborted on request"), \
+        line
+
+
 def test_deletion_reverts_before_the_object_goes(control_plane, sim,
                                                  operator, ns):
     cp = control_plane
