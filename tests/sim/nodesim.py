@@ -1195,6 +1195,10 @@ class NodeSim:
                 c.log.close()
         cgroup_kill_tree(pod.cgroup_rel)
         run("ip", "netns", "del", pod.netns, check=False)
+        # The next pod may get this address: the host must not keep
+        # sending its traffic to the old pod's MAC until the entry ages.
+        run("ip", "neigh", "del", pod.ip, "dev", self.host_veth,
+            check=False)
         (self.state_dir / "pods" / f"{pod.uid}.json").unlink(missing_ok=True)
         log(f"removed sandbox of {pod.namespace}/{pod.name}")
         self.wake.set()
