@@ -18,9 +18,7 @@ alongside.
      Each run is a new experiment; a pod serves PER_POD runs (default 5)
      before a fresh one takes over, as every injection leaves its
      (terminated) ephemeral container in the pod's spec.  Pods done with
-     stay, idle, until the end: a new pod given a just-freed address
-     would not be Ready until the host's neighbour entry for that
-     address, still holding the old pod's MAC, expired (up to a minute).
+     stay, idle, until the end.
   2. KILL_RUNS runs (default 5) of the same fault on 3 pods at once:
      kill switch (faultline.dev/kill-switch=true on the operator's
      namespace) -> the last of the 3 reverted.
