@@ -12,10 +12,18 @@
 #   make lint            clang-format in check mode and our source checks
 #   make fuzz            run the parser fuzz target for a bounded time
 #   make setup           install packages and build the test environment
+#   make demo            (root) start a local control plane, a simulated
+#                        node and the operator, run
+#                        deploy/examples/quickstart.yaml against a small
+#                        app, show the progress, verdict and report, and
+#                        clean everything up (the experiment runs for
+#                        2 minutes; the rest takes well under one)
 #   make bench           list, store and watch 10,000 pods; 1,000 dry-run
 #                        experiments through the operator; what the
 #                        sidecar costs holding each fault, and its revert
-#                        latency (root); print figures
+#                        latency (root); a pod fault from kubectl apply to
+#                        in force in the pod, and from abort or kill
+#                        switch to gone (root); print figures
 #   make sidecar-static  link build/faultline-sidecar-static (-static) and
 #                        print its stripped size
 
@@ -175,13 +183,26 @@ test: setup lint
 lint:
 	scripts/lint.sh
 
+# Set up and build as `test` does (setup first: the build's flags come
+# from the packages it installs), then run tests/demo/demo.py.  Root is
+# checked first, before minutes of setting up.
+demo:
+	@[ "$$(id -u)" = 0 ] || { echo "make demo: needs root: the node" \
+		"simulator makes network namespaces, veth links, nftables" \
+		"rules and cgroups (try: sudo make demo)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory setup
+	@$(MAKE) --no-print-directory all
+	@. "$$(scripts/setup.sh)" && \
+		"$$FAULTLINE_VENV/bin/python" tests/demo/demo.py
+
 # Benchmarks print figures and never fail on a time.
 bench: all
 	scripts/bench-kube.sh
 	@. "$$(scripts/setup.sh)" && cd tests/bench && \
 		"$$FAULTLINE_VENV/bin/python" bench_operator.py && \
 		"$$FAULTLINE_VENV/bin/python" bench_sidecar_resources.py && \
-		"$$FAULTLINE_VENV/bin/python" bench_sidecar_network.py
+		"$$FAULTLINE_VENV/bin/python" bench_sidecar_network.py && \
+		"$$FAULTLINE_VENV/bin/python" bench_injection.py
 
 FUZZ_SECONDS ?= 60
 fuzz: $(B)/gen/crd_schema.c
