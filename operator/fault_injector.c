@@ -369,13 +369,13 @@ static struct json_object *container(struct fl_fault_call *c, const char *name,
 static const char *target_container(struct fl_fault_call *c,
 				    struct json_object *pod)
 {
-	const struct fl_target *t = &c->run->x.targets[c->fault->target_index];
+	const struct fl_target *t = NULL;
 	struct json_object *ctrs =
 		fl_json_get(fl_json_get(pod, "spec"), "containers");
 
-	if (c->fault->target_index < 0 ||
-	    (size_t)c->fault->target_index >= c->run->x.ntargets)
-		t = NULL;
+	if (c->fault->target_index >= 0 &&
+	    (size_t)c->fault->target_index < c->run->x.ntargets)
+		t = &c->run->x.targets[c->fault->target_index];
 	if (t && t->container) {
 		if (named(ctrs, t->container))
 			return t->container;

@@ -261,10 +261,15 @@ static int supported(struct fl_run *r, char *msg, size_t n)
 {
 	for (size_t i = 0; i < r->x.nfaults; i++) {
 		const struct fl_fault *f = &r->x.faults[i];
-
 		const struct fl_fault_ops *ops = fl_fault_ops_for(f->kind);
 		const char *why;
 
+		if (f->target_index < 0 ||
+		    (size_t)f->target_index >= r->x.ntargets) {
+			snprintf(msg, n, "fault '%s': no target named '%s'",
+				 f->name, f->target ? f->target : "");
+			return 0;
+		}
 		if (!ops) {
 			snprintf(msg, n,
 				 "fault '%s': this operator cannot carry out "
