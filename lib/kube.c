@@ -1269,6 +1269,17 @@ static int call(fl_kube *k, const char *method, const struct fl_kube_ref *ref,
 }
 
 /* GET one object into *out (one reference for the caller). */
+struct fl_kube_limits fl_kube_set_limits(fl_kube *k,
+					 struct fl_kube_limits limits)
+{
+	struct fl_kube_limits old = {k->opts.timeout_ms, k->opts.max_retries};
+
+	k->opts.timeout_ms = limits.timeout_ms > 0 ? limits.timeout_ms : 30000;
+	k->opts.max_retries = limits.max_retries > 0 ? limits.max_retries : 0;
+	curl_easy_setopt(k->curl, CURLOPT_TIMEOUT_MS, (long)k->opts.timeout_ms);
+	return old;
+}
+
 int fl_kube_get(fl_kube *k, const struct fl_kube_ref *ref,
 		struct json_object **out, struct fl_kube_status *st)
 {

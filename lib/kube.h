@@ -118,6 +118,17 @@ struct fl_kube_delete_opts {
 	long grace_period_s;	 /* -1 for the object's default */
 };
 
+/* A client's limits per request, as fl_kube_opts sets them. */
+struct fl_kube_limits {
+	int timeout_ms;	 /* each attempt */
+	int max_retries; /* after the first attempt; 0 for none */
+};
+
+/* Sets k's limits for the calls that follow (a probe holds its calls to
+ * its own timeout) and returns the ones it had, to put back. */
+struct fl_kube_limits fl_kube_set_limits(fl_kube *k,
+					 struct fl_kube_limits limits);
+
 /* The verbs.  On success *out (when out is not NULL) holds the response
  * object with one reference for the caller. */
 int fl_kube_get(fl_kube *k, const struct fl_kube_ref *ref,

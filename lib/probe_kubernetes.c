@@ -271,6 +271,7 @@ int fl_probe_kube_sample(const struct fl_probe *p, struct fl_probe_ctx *ctx,
 	struct fl_kube_ref ref = {0};
 	struct fl_field_cmp fc;
 	struct kind_entry e;
+	struct fl_kube_limits limits;
 	char group[254], version[64], what[400], lower[64], why[300];
 	int64_t start;
 	size_t i;
@@ -285,6 +286,10 @@ int fl_probe_kube_sample(const struct fl_probe *p, struct fl_probe_ctx *ctx,
 	fl_field_cmp_parse(fl_json_str(p->params, "expect"), &fc, why,
 			   sizeof(why));
 	start = now_ms();
+	/* The probe's timeout bounds each request, and a sample is never
+	 * retried: the next sample is the retry. */
+	limits = fl_kube_set_limits(
+		ctx->kube, (struct fl_kube_limits){(int)p->timeout_ms, 0});
 	if (!resolve(ctx, av, kind, &e, r))
 		goto out;
 	split_api_version(av, group, sizeof(group), version, sizeof(version));
@@ -314,6 +319,7 @@ int fl_probe_kube_sample(const struct fl_probe *p, struct fl_probe_ctx *ctx,
 	}
 	judge(obj, &fc, what, r);
 out:
+	fl_kube_set_limits(ctx->kube, limits);
 	r->latency_ms = now_ms() - start;
 	json_object_put(obj);
 	fl_kube_status_release(&st);

@@ -501,6 +501,30 @@ def test_kubernetes_probe_follows_the_status(driver, control_plane):
     assert run.last["passed"] is True, run
 
 
+def test_kubernetes_probe_keeps_its_timeout(driver, control_plane):
+    """An API server slower than the probe's timeout fails the sample at
+    the timeout, without retries, rather than after the client's own
+    30 seconds."""
+    from faultproxy import FaultProxy
+
+    cp = control_plane
+    ns = cp.create_namespace("probe-slow")
+    cp.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(DEPLOYMENT))
+    probe = dict(kube_probe(".spec.replicas == 3", namespace=ns),
+                 timeout="500ms")
+    with FaultProxy(cp) as proxy:
+        kc = ["--kubeconfig", proxy.kubeconfig]
+        run = sample(driver, probe, *kc)
+        assert run.last["passed"] is True, run
+        proxy.delay_s = 5.0
+        run = sample(driver, probe, *kc)
+    assert run.last["passed"] is False, run
+    assert "timed out" in run.last["message"].lower() or \
+        "timeout" in run.last["message"].lower(), run
+    # Not the 5 seconds the proxy holds each answer, nor retried.
+    assert run.last["latency_ms"] < 5000, run
+
+
 def test_kubernetes_probe_kinds_and_errors(driver, control_plane):
     cp = control_plane
     ns = cp.create_namespace("probe-kinds")
