@@ -12,7 +12,7 @@
 #define FL_OP_OPERATOR_H
 
 #include <pthread.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,8 +90,8 @@ struct fl_operator {
 	struct fl_kube_config kcfg; /* to make one client per thread */
 	fl_queue *queue;
 	fl_metrics *metrics;
-	volatile sig_atomic_t kill_switch; /* flag or annotation */
-	volatile sig_atomic_t synced;	   /* the experiment cache is filled */
+	atomic_int kill_switch; /* flag or annotation; read by all threads */
+	atomic_int synced;	/* the experiment cache is filled */
 	struct fl_controller *ctl;
 	/* The agent channel, while leading with --agent-url; NULL else. */
 	struct fl_agent_server *agent;
