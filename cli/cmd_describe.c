@@ -108,6 +108,51 @@ static void targets(struct json_object *obj)
 	fl_cli_table_release(&t);
 }
 
+/* The ephemeral containers of pod faults: what to pass to kubectl logs
+ * -c, and how each injector ended. */
+static void injectors(struct json_object *obj)
+{
+	static const char *const head[] = {"OBJECT", "CONTAINER", "STATE",
+					   "ACTIVE", "EXIT"};
+	struct json_object *ts = fl_cli_at(obj, "status.targets");
+	struct fl_cli_table t;
+	size_t i, n = 0;
+
+	for (i = 0; i < fl_json_len(ts); i++)
+		n += fl_json_get(json_object_array_get_idx(ts, i),
+				 "injector") != NULL;
+	if (!n)
+		return;
+	section("Injectors", n);
+	fl_cli_table_init(&t, 5);
+	fl_cli_table_row(&t, head);
+	for (i = 0; i < fl_json_len(ts); i++) {
+		struct json_object *x = json_object_array_get_idx(ts, i);
+		struct json_object *inj = fl_json_get(x, "injector");
+		struct json_object *code = fl_json_get(inj, "exitCode");
+		const char *ns = fl_json_str(x, "namespace");
+		char what[320], exit_code[16] = "";
+		const char *row[5];
+
+		if (!inj)
+			continue;
+		snprintf(what, sizeof(what), "%s%s%s", ns ? ns : "",
+			 ns ? "/" : "",
+			 fl_json_str(x, "name") ? fl_json_str(x, "name") : "");
+		if (code)
+			snprintf(exit_code, sizeof(exit_code), "%d",
+				 json_object_get_int(code));
+		row[0] = what;
+		row[1] = fl_json_str(inj, "container");
+		row[2] = fl_json_str(inj, "state");
+		row[3] = fl_json_str(inj, "activeAt");
+		row[4] = exit_code[0] ? exit_code : NULL;
+		fl_cli_table_row(&t, row);
+	}
+	fl_cli_table_print(&t, stdout, "  ");
+	fl_cli_table_release(&t);
+}
+
 static void probes(struct json_object *obj)
 {
 	struct json_object *ps = fl_cli_at(obj, "status.probes");
@@ -238,6 +283,7 @@ static void describe(struct json_object *obj)
 	field_num("Availability:", fl_cli_at(obj, "status.availability"), "%");
 	phases(obj);
 	targets(obj);
+	injectors(obj);
 	probes(obj);
 	conditions(obj);
 	history(obj);

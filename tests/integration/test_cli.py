@@ -438,6 +438,16 @@ def test_describe_shows_the_run(crd, cli, finished):
         assert t["state"] in line
         if "reason" in t:
             assert t["reason"] in line
+    # Which container to read the injector's log from, and how it ended.
+    inj = out[out.index("Injectors (2):"):].splitlines()
+    assert inj[1].split() == ["OBJECT", "CONTAINER", "STATE", "ACTIVE",
+                              "EXIT"]
+    assert inj[2].split() == ["shop/payments-7d9f-abcde",
+                              "faultline-0a1b2c3d4e", "Reverted",
+                              "2026-11-30T10:00:36Z", "<none>"]
+    assert inj[3].split() == ["shop/payments-7d9f-fghij",
+                              "faultline-5f6a7b8c9d", "Terminated",
+                              "<none>", "6"]
     assert "timeline:   ++++-----+++" in out
     assert re.search(r"checkout: baseline Passed, during Failed, after "
                      r"Passed; 7 of 12 samples passed", out)
