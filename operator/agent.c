@@ -13,6 +13,7 @@
 #include "agent_server.h"
 #include "alloc.h"
 #include "log.h"
+#include "metrics.h"
 #include "operator.h"
 
 /* Reads a whole file (at most max bytes) into a NUL-terminated buffer. */
@@ -132,13 +133,25 @@ static void on_event(const struct fl_agent_event *ev, void *arg)
 		ev->session ? &ev->session->claims : NULL;
 	char key[FL_QUEUE_KEY_MAX];
 
+	char labels[64];
+
 	switch (ev->type) {
+	case FL_AGENT_EV_WELCOMED:
+		fl_metrics_add(op->metrics, "faultline_injectors_connected",
+			       NULL, 1);
+		break;
 	case FL_AGENT_EV_REFUSED:
 		fl_warn("agent channel: refused %s from %s: %s (%s)",
 			cl ? cl->target : "a connection", ev->peer,
 			fl_agent_refusal_name(ev->refusal), ev->detail);
+		snprintf(labels, sizeof(labels), "reason=\"%s\"",
+			 fl_agent_refusal_name(ev->refusal));
+		fl_metrics_add(op->metrics, "faultline_agent_refusals_total",
+			       labels, 1);
 		break;
 	case FL_AGENT_EV_CLOSED:
+		fl_metrics_add(op->metrics, "faultline_injectors_connected",
+			       NULL, -1);
 		if (cl && ev->session->state != FL_AGENT_STATE_REVERTED)
 			fl_info("agent channel: injector %s on %s "
 				"disconnected (%s)",

@@ -60,6 +60,14 @@ static void declare_metrics(fl_metrics *m)
 	fl_metrics_declare(m, "faultline_leader", FL_METRIC_GAUGE,
 			   "1 while this replica holds the leader Lease.", NULL,
 			   0);
+	fl_metrics_declare(m, "faultline_injectors_connected", FL_METRIC_GAUGE,
+			   "Injectors connected over the agent channel now.",
+			   NULL, 0);
+	fl_metrics_declare(m, "faultline_agent_refusals_total",
+			   FL_METRIC_COUNTER,
+			   "Agent-channel connections refused, by reason "
+			   "(forged, expired, bad-proof, in-use, ...).",
+			   NULL, 0);
 	fl_metrics_declare(m, "faultline_kill_switch", FL_METRIC_GAUGE,
 			   "1 while the kill switch is engaged.", NULL, 0);
 }

@@ -219,17 +219,17 @@ class RawClient:
     """A minimal client-side WebSocket (RFC 6455) over TLS: enough to send
     exactly the frames a test wants."""
 
-    def __init__(self, port, ca_pem):
+    def __init__(self, port, ca_pem, host="127.0.0.1"):
         ctx = ssl.create_default_context(cadata=ca_pem)
-        raw = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-        self.s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        raw = socket.create_connection((host, port), timeout=WAIT)
+        self.s = ctx.wrap_socket(raw, server_hostname=host)
         key = base64.b64encode(os.urandom(16)).decode()
         self.s.sendall((
-            "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+            "GET / HTTP/1.1\r\nHost: %s:%d\r\n"
             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
             "Sec-WebSocket-Protocol: faultline-agent-v1\r\n\r\n"
-            % (port, key)).encode())
+            % (host, port, key)).encode())
         buf = b""
         while b"\r\n\r\n" not in buf:
             d = self.s.recv(4096)

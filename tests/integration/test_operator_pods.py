@@ -30,6 +30,7 @@ import pytest
 import harness
 import opharness
 from simharness import NodeSim
+from test_agent import RawClient, hello_for
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("nft"),
@@ -218,6 +219,7 @@ def test_latency_seen_by_another_pod_and_gone_after(control_plane, sim,
 
     during = echo_ms(sim, client, web)
     assert during["errors"] == 0 and during["median_ms"] >= 280, during
+    assert operator.metric("faultline_injectors_connected") == 1
 
     obj = finished(cp, ns, "slow", operator, sim)
     st = obj["status"]
@@ -229,6 +231,10 @@ def test_latency_seen_by_another_pod_and_gone_after(control_plane, sim,
 
     after = echo_ms(sim, client, web)
     assert after["errors"] == 0 and after["median_ms"] < 100, after
+    harness.wait_until(
+        "the injector to disconnect",
+        lambda: operator.metric("faultline_injectors_connected") == 0, 30,
+        [operator.proc])
     lines = sidecar_lines(sim, ns, "web-0", inj["container"])
     states = [(l["state"], l.get("reason", "")) for l in lines]
     assert ("applied", "") in states, states
@@ -372,12 +378,35 @@ def test_kill_switch_reverts_at_once(control_plane, sim, operator, ns,
 
 
 def test_abort_request_reaches_the_injector(control_plane, sim, operator,
-                                            ns):
+                                            ns, agent):
     cp = control_plane
     make_pod(cp, sim, ns, "web-0", "web")
     apply(cp, ns, "stop", spec({"networkLatency": {"delay": "200ms"}},
                                duration="5m"))
     e = wait_active(cp, ns, "stop", [operator.proc, sim.proc])
+
+    # Whoever can read the pod sees the injector's token; with its MAC
+    # changed, the operator refuses it, and counts the refusal.
+    pod = sim.pod(ns, "web-0")
+    (ctr,) = pod["spec"]["ephemeralContainers"]
+    env = {v["name"]: v["value"] for v in ctr["env"]}
+    tok = json.loads(env["FAULTLINE_SPEC"])["agent"]
+    claims, mac = tok["token"].split(".")
+    forged = dict(tok, token=claims + "." + ("A" if mac[0] != "A" else "B")
+                  + mac[1:])
+    c = RawClient(agent.port, pathlib.Path(agent.ca.cert_path).read_text(),
+                  agent.ip)
+    try:
+        challenge = c.recv()["challenge"]
+        c.send(hello_for(challenge, forged))
+        assert c.recv() == {"type": "bye", "reason": "forged"}
+    finally:
+        c.close()
+    assert operator.metric("faultline_agent_refusals_total",
+                           {"reason": "forged"}) == 1
+    # The real injector was not disturbed.
+    assert operator.metric("faultline_injectors_connected") == 1
+
     cp.kubectl("annotate", "chaosexperiment", "-n", ns, "stop",
                "faultline.dev/abort=now")
     obj = finished(cp, ns, "stop", operator, sim)
