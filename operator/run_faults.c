@@ -84,9 +84,12 @@ static void observe_seconds(struct fl_run *r, const char *metric,
 			   (double)(fl_kube_monotonic_ms() - t0) / 1000.0);
 }
 
+/* Calls one op of f on entry e; c (may be NULL) gets the whole call, for
+ * what an op reports besides its reason. */
 static enum fl_fault_result
-call(struct fl_run *r, struct json_object *e, const struct fl_fault *f,
-     enum fl_fault_result (*fn)(struct fl_fault_call *), char *why, size_t n)
+call_op(struct fl_run *r, struct json_object *e, const struct fl_fault *f,
+	enum fl_fault_result (*fn)(struct fl_fault_call *),
+	struct fl_fault_call *out)
 {
 	struct fl_fault_call c = {0};
 	enum fl_fault_result res;
@@ -96,8 +99,33 @@ call(struct fl_run *r, struct json_object *e, const struct fl_fault *f,
 	c.fault = f;
 	c.target = e;
 	res = fn(&c);
+	if (out)
+		*out = c;
+	return res;
+}
+
+static enum fl_fault_result
+call(struct fl_run *r, struct json_object *e, const struct fl_fault *f,
+     enum fl_fault_result (*fn)(struct fl_fault_call *), char *why, size_t n)
+{
+	struct fl_fault_call c;
+	enum fl_fault_result res = call_op(r, e, f, fn, &c);
+
 	snprintf(why, n, "%s", c.why);
 	return res;
+}
+
+/* Fails entry e for why: its state and reason, a warning in the log, and
+ * an Event. */
+static void fail_entry(struct fl_run *r, struct json_object *e,
+		       const struct fl_fault *f, const char *why,
+		       const char *event, const char *action)
+{
+	entry_set(e, FL_TS_FAILED, why, NULL);
+	FL_LOG(FL_LOG_WARN, &r->log, "fault '%s' on %s: %s", f->name,
+	       fl_json_str(e, "name"), why);
+	fl_run_event(r, "Warning", event, action, "fault '%s' on %s: %s",
+		     f->name, fl_json_str(e, "name"), why);
 }
 
 /* When the fault of f becomes due and when it ends, from t0. */
@@ -240,12 +268,7 @@ static int inject_due(struct fl_run *r, int64_t t0, int64_t now)
 			entry_set(e, FL_TS_SKIPPED, why, NULL);
 			break;
 		case FL_FAULT_REFUSED:
-			entry_set(e, FL_TS_FAILED, why, NULL);
-			FL_LOG(FL_LOG_WARN, &r->log, "fault '%s' on %s: %s",
-			       f->name, fl_json_str(e, "name"), why);
-			fl_run_event(r, "Warning", "InjectionFailed", "Inject",
-				     "fault '%s' on %s: %s", f->name,
-				     fl_json_str(e, "name"), why);
+			fail_entry(r, e, f, why, "InjectionFailed", "Inject");
 			break;
 		case FL_FAULT_RETRY:
 			/* Stays Injecting: the next attempt checks first. */
@@ -312,16 +335,12 @@ static int follow_entry(struct fl_run *r, struct json_object *e,
 			const struct fl_fault *f, int *changed)
 {
 	const struct fl_fault_ops *ops = fl_fault_ops_for(f->kind);
-	struct fl_fault_call c = {0};
+	struct fl_fault_call c;
 	char reason[600];
 
 	if (!ops || !ops->follow)
 		return 0;
-	c.run = r;
-	c.kube = r->w->kube;
-	c.fault = f;
-	c.target = e;
-	switch (ops->follow(&c)) {
+	switch (call_op(r, e, f, ops->follow, &c)) {
 	case FL_FAULT_OK:
 	case FL_FAULT_ABSENT:
 		break;
@@ -334,12 +353,7 @@ static int follow_entry(struct fl_run *r, struct json_object *e,
 		snprintf(reason, sizeof(reason), "%s", c.why);
 		if (revert_entry(r, e))
 			return -1;
-		entry_set(e, FL_TS_FAILED, reason, NULL);
-		FL_LOG(FL_LOG_WARN, &r->log, "fault '%s' on %s lost: %s",
-		       f->name, fl_json_str(e, "name"), reason);
-		fl_run_event(r, "Warning", "FaultLost", "Observe",
-			     "fault '%s' on %s: %s", f->name,
-			     fl_json_str(e, "name"), reason);
+		fail_entry(r, e, f, reason, "FaultLost", "Observe");
 		*changed = 1;
 		return 0;
 	}

@@ -30,7 +30,6 @@ Run as root after `make`:  python3 tests/bench/bench_injection.py
 Environment: RUNS, PER_POD, KILL_RUNS.
 """
 
-import json
 import os
 import pathlib
 import shutil
@@ -119,17 +118,8 @@ class Bench:
 
     # -- what the sidecar said
 
-    def lines(self, pod, container):
-        out = []
-        for line in self.sim.log_of(self.ns, pod, container).splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-        return out
-
     def line(self, pod, container, state):
-        for line in self.lines(pod, container):
+        for line in self.sim.json_lines(self.ns, pod, container):
             if line.get("state") == "failed":
                 raise Broken(f"the injector {container} in {pod} failed: "
                              f"{line}")

@@ -166,5 +166,16 @@ class NodeSim:
                 f"{namespace}_{pod}_{container}.log")
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def json_lines(self, namespace, pod, container):
+        """The JSON lines of a container's log, in order (the injector
+        prints one per state change); other lines are left out."""
+        out = []
+        for line in self.log_of(namespace, pod, container).splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
     def wait(self, what, check, timeout=60):
         return harness.wait_until(what, check, timeout, [self.proc])

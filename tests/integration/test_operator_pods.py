@@ -147,16 +147,6 @@ def wait_active(cp, ns, name, procs, timeout=60):
                               timeout, procs)
 
 
-def sidecar_lines(sim, ns, pod, container):
-    out = []
-    for line in sim.log_of(ns, pod, container).splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            pass
-    return out
-
-
 def eph_status(sim, ns, pod, container):
     p = sim.pod(ns, pod)
     for st in (p.get("status") or {}).get("ephemeralContainerStatuses") or []:
@@ -235,7 +225,7 @@ def test_latency_seen_by_another_pod_and_gone_after(control_plane, sim,
         "the injector to disconnect",
         lambda: operator.metric("faultline_injectors_connected") == 0, 30,
         [operator.proc])
-    lines = sidecar_lines(sim, ns, "web-0", inj["container"])
+    lines = sim.json_lines(ns, "web-0", inj["container"])
     states = [(l["state"], l.get("reason", "")) for l in lines]
     assert ("applied", "") in states, states
     assert any(s == "reverted" and r.startswith("revert order")
@@ -256,7 +246,7 @@ def test_partition_seen_by_another_pod_and_gone_after(control_plane, sim,
     # not the injector's own deadline or dead-man switch.
     assert obj["status"]["verdict"] == "Passed", obj["status"]
     container = obj["status"]["targets"][0]["injector"]["container"]
-    lines = sidecar_lines(sim, ns, "web-0", container)
+    lines = sim.json_lines(ns, "web-0", container)
     assert any(l["state"] == "reverted" and
                l.get("reason", "").startswith("revert order")
                for l in lines), lines
@@ -329,7 +319,7 @@ def test_process_kill_restarts_the_app(control_plane, sim, operator, ns):
 
 
 def reverted_at(sim, ns, pod, container):
-    for line in sidecar_lines(sim, ns, pod, container):
+    for line in sim.json_lines(ns, pod, container):
         if line["state"] == "reverted":
             return line
     return None
@@ -434,7 +424,7 @@ def test_deletion_reverts_before_the_object_goes(control_plane, sim,
     # The finalizer came off only once the injector had said "reverted".
     line = reverted_at(sim, ns, "web-0", container)
     assert line and line["reason"].startswith("abort order"), \
-        sidecar_lines(sim, ns, "web-0", container)
+        sim.json_lines(ns, "web-0", container)
 
 
 def test_operator_killed_injectors_revert_alone(control_plane, sim,
