@@ -651,7 +651,6 @@ static enum fl_fault_result injector_revert(struct fl_fault_call *c)
 	if (!session(c, &s) && s.live && !settled(&s)) {
 		int64_t until = fl_kube_monotonic_ms() + CONFIRM_WAIT_MS;
 		struct timespec ts = {0, 10 * 1000000};
-
 		struct json_object *ending =
 			fl_json_get(c->run->status, "ending");
 		const char *why = fl_json_str(ending, "message");
@@ -685,14 +684,17 @@ static enum fl_fault_result injector_revert(struct fl_fault_call *c)
 			 "the pod went away, and the fault with it");
 		return FL_FAULT_OK;
 	}
+	if (killed_with_target(c, pod)) {
+		/* A processKill done: nothing was left to revert. */
+		json_object_put(pod);
+		c->why[0] = '\0';
+		return FL_FAULT_OK;
+	}
 	pod_view(c, pod);
 	json_object_put(pod);
-	if (!strcmp(fl_json_str(injector(c), "state"), "Terminated") ||
-	    !strcmp(fl_json_str(injector(c), "state"), "Ended")) {
+	if (!strcmp(fl_json_str(injector(c), "state"), "Terminated")) {
 		/* Its exit says how it ended, unless that was the plan. */
-		if (!json_object_get_int(
-			    fl_json_get(injector(c), "exitCode")) ||
-		    !strcmp(fl_json_str(injector(c), "state"), "Ended"))
+		if (!json_object_get_int(fl_json_get(injector(c), "exitCode")))
 			c->why[0] = '\0';
 		return FL_FAULT_OK;
 	}

@@ -308,6 +308,11 @@ def test_process_kill_restarts_the_app(control_plane, sim, operator, ns):
     assert cs["lastState"]["terminated"]["exitCode"] == 137, cs
     obj = finished(cp, ns, "kill", operator, sim)
     assert obj["status"]["verdict"] == "Passed", obj["status"]
+    # The injector went down with the app's PID namespace: the fault
+    # done, not lost, and no reason to give.
+    (e,) = obj["status"]["targets"]
+    assert e["state"] == "Reverted" and "reason" not in e, e
+    assert e["injector"]["state"] == "Ended", e
     pod = sim.wait_pod_ready(ns, "web-0")
     (ctr,) = pod["spec"]["ephemeralContainers"]
     assert ctr["targetContainerName"] == "shop"
