@@ -149,6 +149,29 @@ static const char *env_or(const char *name, const char *dflt)
 	return v && *v ? v : dflt;
 }
 
+/* Reads the boolean variable name into *out when it is set. */
+static int env_bool(const char *name, int *out, char *err, size_t errlen)
+{
+	const char *v = env_or(name, NULL);
+
+	if (v && parse_bool(v, out)) {
+		snprintf(err, errlen, "%s: '%s' is not true or false", name, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* A duration of at least a second, in whole seconds (rounded up). */
+static int parse_s(const char *s, int *out)
+{
+	int ms;
+
+	if (parse_ms(s, &ms) || ms < 1000)
+		return -1;
+	*out = (ms + 999) / 1000;
+	return 0;
+}
+
 enum {
 	O_NAMESPACES = 256,
 	O_PROTECTED,
@@ -251,14 +274,9 @@ static int defaults(struct fl_op_config *c, char *err, size_t errlen)
 	c->agent_master_file = env_or("FAULTLINE_AGENT_MASTER_KEY_FILE", NULL);
 	c->agent_grace_s = 30;
 	c->agent_heartbeat_s = 5;
-	if ((v = env_or("FAULTLINE_AGENT_LEADER_LABEL", NULL)) &&
-	    parse_bool(v, &c->agent_leader_label)) {
-		snprintf(err, errlen,
-			 "FAULTLINE_AGENT_LEADER_LABEL: '%s' is not true or "
-			 "false",
-			 v);
+	if (env_bool("FAULTLINE_AGENT_LEADER_LABEL", &c->agent_leader_label,
+		     err, errlen))
 		return -1;
-	}
 	if ((v = env_or("FAULTLINE_AGENT_PORT", NULL))) {
 		if (parse_int(v, 1, 65535, &n)) {
 			snprintf(err, errlen,
@@ -276,22 +294,9 @@ static int defaults(struct fl_op_config *c, char *err, size_t errlen)
 	    split_list(v, c->protected_ns, &c->nprotected,
 		       "FAULTLINE_PROTECTED_NAMESPACES", err, errlen))
 		return -1;
-	if ((v = env_or("FAULTLINE_NAMESPACE_OPT_IN", NULL)) &&
-	    parse_bool(v, &c->opt_in)) {
-		snprintf(err, errlen,
-			 "FAULTLINE_NAMESPACE_OPT_IN: '%s' is not "
-			 "true or false",
-			 v);
+	if (env_bool("FAULTLINE_NAMESPACE_OPT_IN", &c->opt_in, err, errlen) ||
+	    env_bool("FAULTLINE_LEADER_ELECT", &c->leader_elect, err, errlen))
 		return -1;
-	}
-	if ((v = env_or("FAULTLINE_LEADER_ELECT", NULL)) &&
-	    parse_bool(v, &c->leader_elect)) {
-		snprintf(err, errlen,
-			 "FAULTLINE_LEADER_ELECT: '%s' is not "
-			 "true or false",
-			 v);
-		return -1;
-	}
 	if ((v = env_or("FAULTLINE_MAX_CONCURRENT", NULL))) {
 		if (parse_int(v, 1, 256, &n)) {
 			snprintf(err, errlen,
@@ -339,14 +344,8 @@ static int flag(struct fl_op_config *c, int opt, const char *arg, char *err,
 	case O_LEASE_NAME:
 		c->lease_name = arg;
 		return 0;
-	case O_LEASE_DURATION: {
-		int ms;
-
-		if (parse_ms(arg, &ms) || ms < 1000)
-			break;
-		c->lease_duration_s = (ms + 999) / 1000;
-		return 0;
-	}
+	case O_LEASE_DURATION:
+		return parse_s(arg, &c->lease_duration_s) ? -2 : 0;
 	case O_RENEW:
 		return parse_ms(arg, &c->renew_deadline_ms) ? -2 : 0;
 	case O_RETRY:
@@ -412,25 +411,13 @@ static int flag(struct fl_op_config *c, int opt, const char *arg, char *err,
 	case O_AGENT_MASTER:
 		c->agent_master_file = arg;
 		return 0;
-	case O_AGENT_GRACE: {
-		int ms;
-
-		if (parse_ms(arg, &ms) || ms < 1000)
-			break;
-		c->agent_grace_s = ms / 1000;
-		return 0;
-	}
+	case O_AGENT_GRACE:
+		return parse_s(arg, &c->agent_grace_s) ? -2 : 0;
 	case O_AGENT_LEADER_LABEL:
 		c->agent_leader_label = 1;
 		return 0;
-	case O_AGENT_HEARTBEAT: {
-		int ms;
-
-		if (parse_ms(arg, &ms) || ms < 1000)
-			break;
-		c->agent_heartbeat_s = ms / 1000;
-		return 0;
-	}
+	case O_AGENT_HEARTBEAT:
+		return parse_s(arg, &c->agent_heartbeat_s) ? -2 : 0;
 	}
 	return -2;
 }
